@@ -1,0 +1,47 @@
+# Fine-Tuning, Hands-On — every command bootstraps .venv itself (re-installed when pyproject.toml changes).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: lab test unit notebooks execute data pretrain student site bench clean-venv venv
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[lab,test]"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+## make lab: install if needed, then open JupyterLab on the lessons
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=lessons lessons/00_welcome.ipynb
+
+## make test: install if needed, then unit tests, strict nbval over every lesson, hygiene, budgets, browser
+test: $(STAMP)
+	$(BIN)/python -m pytest tests lessons --nbval --nbval-current-env --sanitize-with tests/sanitize.cfg \
+		--nbval-cell-timeout=300 -p tests.lesson_timing -ra
+
+## make unit: only the fast unit tests (no notebooks)
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests -ra
+
+## make execute: re-run every lesson top to bottom in a fresh kernel and save it with outputs
+execute: $(STAMP)
+	$(BIN)/python scripts/execute_lessons.py $(LESSONS)
+
+## make data: rebuild data/fashion_mnist_subset.npz from the full Fashion-MNIST (Debian: dataset-fashion-mnist)
+data: $(STAMP)
+	$(BIN)/python -m ftlib.make_data
+
+## make pretrain: reproduce the shipped pretrained backbone (about 2-3 minutes on 2 CPU cores)
+pretrain: $(STAMP)
+	$(BIN)/python -m ftlib.pretrain --overwrite
+
+## make bench: training-loop overhead and widget latency benchmarks
+bench: $(STAMP)
+	$(BIN)/python benchmarks/fit_overhead.py
+
+clean-venv:
+	rm -rf $(VENV)
