@@ -24,7 +24,8 @@ def pyproject_requirements() -> dict[str, str]:
 
 def conda_requirements() -> dict[str, str]:
     deps = {}
-    for line in (ROOT / "environment.yml").read_text().splitlines():
+    text = (ROOT / "environment.yml").read_text()
+    for line in text.split("dependencies:", 1)[1].splitlines():
         m = re.match(r"^\s*-\s+([A-Za-z0-9_.\-]+[^#]*)", line)
         if m and not line.strip().startswith("- pip:"):
             name, spec = _split(m.group(1).strip())
