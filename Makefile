@@ -16,11 +16,11 @@ venv: $(STAMP)
 
 ## make lab: install if needed, then open JupyterLab on the lessons
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=lessons lessons/00_welcome.ipynb
+	cd lessons && ../$(BIN)/jupyter lab 00_welcome.ipynb
 
 ## make test: install if needed, then unit tests, strict nbval over every lesson, hygiene, budgets, browser
 test: $(STAMP)
-	$(BIN)/python -m pytest tests lessons --nbval --nbval-current-env --sanitize-with tests/sanitize.cfg \
+	$(BIN)/python -m pytest tests lessons --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg \
 		--nbval-cell-timeout=300 -p tests.lesson_timing -ra
 
 ## make unit: only the fast unit tests (no notebooks)

@@ -2,7 +2,7 @@
 
 Usage: python scripts/execute_lessons.py [lessons/NN_name.ipynb ...]   (default: all lessons)
 
-Widget state is not stored (the hygiene tests forbid it); each notebook runs with the
+Widget state is stripped after execution (the hygiene tests forbid it); each notebook runs with the
 lessons folder as its working directory, as under nbval.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ def execute(path: Path, timeout: int = 600) -> float:
     """Execute one notebook in place; return the seconds it took."""
     nb = nbformat.read(path, as_version=4)
     started = time.perf_counter()
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=False,
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
     nb.metadata.pop("widgets", None)

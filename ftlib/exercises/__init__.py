@@ -90,8 +90,8 @@ class Exercise:
     def check(self, answer: Any, *, quiet: bool = False) -> Feedback:
         """Judge ``answer``, print specific feedback, and return a :class:`Feedback`."""
         if _unanswered(answer):
-            fb = Feedback(False, f"⏳ {self.name}: not answered yet. Write your answer in the cell "
-                                 f"above; {self._handle()}.hint() gives a hint.", answered=False)
+            fb = Feedback(False, f"⏳ {self.name}: not answered yet. Write your answer in this cell; "
+                                 ".hint() on this exercise gives a hint.", answered=False)
         else:
             try:
                 ok, detail = self._judge(answer)
@@ -99,20 +99,17 @@ class Exercise:
                 ok, detail = False, None
             if detail is None:
                 fb = Feedback(False, f"⏳ {self.name}: not answered yet (the function still raises "
-                                     f"NotImplementedError). {self._handle()}.hint() gives a hint.",
+                                     "NotImplementedError). .hint() on this exercise gives a hint.",
                               answered=False)
             elif ok:
                 fb = Feedback(True, f"✅ {self.name}: correct. {detail}".rstrip())
             else:
                 self._attempts += 1
                 fb = Feedback(False, f"❌ {self.name}: not yet. {detail}\n   "
-                                     f"Try {self._handle()}.hint(); {self._handle()}.solution() shows one answer.")
+                                     "Call .hint() on this exercise for a hint; .solution() shows one answer.")
         if not quiet:
             print(fb.message)
         return fb
-
-    def _handle(self) -> str:
-        return "this exercise"
 
     def hint(self) -> None:
         """Print the hint."""
@@ -197,8 +194,10 @@ def _describe(args: tuple) -> str:
     for a in args:
         if hasattr(a, "shape") and getattr(a, "ndim", 0) > 0 and math.prod(a.shape) > 6:
             parts.append(f"<array of shape {tuple(a.shape)}>")
+        elif isinstance(a, (int, float, np.ndarray)) or hasattr(a, "detach"):
+            parts.append(_fmt(a))
         else:
-            parts.append(_fmt(a) if not isinstance(a, str) else repr(a))
+            parts.append(repr(a) if isinstance(a, str) else f"<{type(a).__name__}>")
     return "(" + ", ".join(parts) + ")"
 
 

@@ -1,0 +1,56 @@
+"""Exercises of lesson 00 (welcome): how checked exercises work."""
+from __future__ import annotations
+
+from ftlib.exercises import ChoiceExercise, FunctionExercise, ValueExercise
+
+images_per_class = ValueExercise(
+    "Exercise 1 — images per class",
+    expected=2000,
+    mistakes=[(20000, "That is the whole training split: divide by the number of classes."),
+              (500, "500 per class is the *test* split; the question asks about the training split.")],
+    hint_text="Load the training split with ftlib.load_fashion_mnist('train') and count one label, "
+              "e.g. (y == 0).sum().item(), or use torch.bincount(y).",
+    solution_text="x, y = ftlib.load_fashion_mnist('train')\nanswer = int((y == 0).sum())",
+)
+
+
+def _source_accuracy_reference(model, x, y):
+    import ftlib
+    return ftlib.evaluate(model, x, y)["accuracy"]
+
+
+def _percent(model, x, y):
+    return 100 * _source_accuracy_reference(model, x, y)
+
+
+def _error_rate(model, x, y):
+    return 1 - _source_accuracy_reference(model, x, y)
+
+
+def make_accuracy_exercise(model, x, y) -> FunctionExercise:
+    """Exercise 2 is built in the lesson around the loaded model and test images."""
+    return FunctionExercise(
+        "Exercise 2 — accuracy of the pretrained model",
+        reference=_source_accuracy_reference, cases=[(model, x, y), (model, x[:100], y[:100])],
+        mistakes=[(_percent, "Give a fraction between 0 and 1, not a percentage."),
+                  (_error_rate, "That is the error rate: accuracy is the fraction classified *correctly*.")],
+        hint_text="Predicted class = logits.argmax(dim=1); accuracy = (predicted == y).float().mean(). "
+                  "Use model.eval() and torch.no_grad(), and ftlib.to_input(x) to turn uint8 images into inputs.",
+        solution_text=("def accuracy(model, x, y):\n    model.eval()\n    with torch.no_grad():\n"
+                       "        logits = model(ftlib.to_input(x))\n"
+                       "    return (logits.argmax(1) == y).float().mean().item()"),
+    )
+
+
+what_is_finetuning = ChoiceExercise(
+    "Exercise 3 — what fine-tuning means",
+    options={"a": "training a network from random weights on the new task",
+             "b": "continuing to train a network that was pretrained on another task, on the new task",
+             "c": "evaluating a pretrained network on the new task without training it"},
+    correct="b",
+    explanations={"a": "That is training from scratch — the baseline every lesson compares against.",
+                  "b": "Yes: start from pretrained weights (usually with a new head) and keep training.",
+                  "c": "That is zero-shot evaluation; it cannot even work here, the new classes have no output."},
+    hint_text="The word 'pretrained' is the key: where do the starting weights come from?",
+    solution_text="answer = 'b'",
+)
