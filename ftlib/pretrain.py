@@ -66,6 +66,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace existing weights")
     args = parser.parse_args(argv)
     classes = tuple(int(c) for c in args.classes.split(","))
+    existing = [p for p in (args.out / f"{args.name}.safetensors", args.out / f"{args.name}.json") if p.exists()]
+    if existing and not args.overwrite:  # say so before spending minutes on training
+        raise FileExistsError(f"{existing[0]} already exists; pass --overwrite to replace it (nothing was trained)")
     model, meta = pretrain(classes, args.steps, args.seed, args.shuffle_labels)
     weights, sidecar = save_weights(model, args.out / args.name, meta, overwrite=args.overwrite)
     if args.out.resolve() == DATA_DIR.resolve():
