@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# JupyterLab refuses to run as root (containers) unless told it is on purpose
+ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
 .PHONY: lab test unit notebooks execute data pretrain student site bench clean-venv venv
 
@@ -16,7 +18,7 @@ venv: $(STAMP)
 
 ## make lab: install if needed, then open JupyterLab on the lessons
 lab: $(STAMP)
-	cd lessons && ../$(BIN)/jupyter lab 00_welcome.ipynb
+	cd lessons && ../$(BIN)/jupyter lab $(ROOT_FLAG) $(LAB_ARGS) 00_welcome.ipynb
 
 ## make test: install if needed, then unit tests, strict nbval over every lesson, hygiene, budgets, browser
 test: $(STAMP)
