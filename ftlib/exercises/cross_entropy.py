@@ -1,0 +1,101 @@
+"""Exercises of lesson 02 (softmax and cross-entropy): ``check()``, ``hint()``, ``solution()`` each.
+
+    from ftlib.exercises import cross_entropy as ex
+    ex.stable_softmax.check(my_softmax)
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ftlib.exercises import FunctionExercise, ValueExercise
+
+__all__ = ["stable_softmax", "cross_entropy_loss", "logit_gradient", "smoothed_target"]
+
+_t = torch.tensor
+
+
+def _softmax(z):
+    e = torch.exp(z - z.max(-1, keepdim=True).values)
+    return e / e.sum(-1, keepdim=True)
+
+
+stable_softmax = FunctionExercise(
+    "Exercise 2 — a softmax that does not overflow",
+    reference=_softmax,
+    cases=[(_t([[2.0, 1.0, 0.1], [0.0, 0.0, 0.0]]),),
+           (_t([[1.0, -1.0], [3.0, 5.0], [-2.0, 0.5]]),),
+           (_t([[1000.0, 1001.0, 1002.0], [-1000.0, 0.0, 5.0]]),)],
+    mistakes=[
+        (lambda z: torch.exp(z) / torch.exp(z).sum(0, keepdim=True),
+         "You normalised over the batch (dim 0): each *row* is one example and must sum to 1 — use dim=-1."),
+        (lambda z: torch.exp(z) / torch.exp(z).sum(),
+         "You divided by the sum over the whole batch: normalise each row on its own (dim=-1, keepdim=True)."),
+    ],
+    hint_text="Subtract each row's maximum before exp (softmax(z) = softmax(z − c) for any c), then "
+              "divide by the row sums: z.max(-1, keepdim=True).values and .sum(-1, keepdim=True). "
+              "If the last test gave NaN, exp(1000) overflowed.",
+    solution_text="def softmax(z):\n    e = torch.exp(z - z.max(-1, keepdim=True).values)\n"
+                  "    return e / e.sum(-1, keepdim=True)",
+)
+
+_g = torch.Generator().manual_seed(2)
+_Z1, _Y1 = torch.randn(4, 3, generator=_g), _t([0, 2, 1, 2])
+_Z2, _Y2 = 3 * torch.randn(6, 5, generator=_g), _t([4, 0, 0, 3, 1, 2])
+
+
+def _neg_log_p_sum(z, y):
+    return -torch.log_softmax(z, -1)[torch.arange(len(y)), y].sum()
+
+
+cross_entropy_loss = FunctionExercise(
+    "Exercise 3 — mean cross-entropy from logits",
+    reference=lambda z, y: F.cross_entropy(z, y),
+    cases=[(_Z1, _Y1), (_Z2, _Y2)],
+    mistakes=[
+        (lambda z, y: torch.log_softmax(z, -1)[torch.arange(len(y)), y].mean(),
+         "The minus sign is missing: the loss is −log p of the true class (log p ≤ 0, the loss ≥ 0)."),
+        (_neg_log_p_sum, "You summed over the batch: F.cross_entropy takes the *mean*."),
+        (lambda z, y: -z[torch.arange(len(y)), y].mean(),
+         "You used the raw logit of the true class: take log_softmax first, so the other classes count too."),
+    ],
+    hint_text="log p = z − logsumexp(z) row by row (torch.logsumexp(z, -1, keepdim=True)); pick "
+              "the true class of each row with [torch.arange(len(y)), y]; the loss is minus the mean.",
+    solution_text="def cross_entropy(z, y):\n    logp = z - torch.logsumexp(z, -1, keepdim=True)\n"
+                  "    return -logp[torch.arange(len(y)), y].mean()",
+)
+
+
+def _grad(z, y):
+    return (torch.softmax(z, -1) - F.one_hot(y, z.shape[-1]).float()) / len(z)
+
+
+logit_gradient = FunctionExercise(
+    "Exercise 1 — the gradient with respect to the logits",
+    reference=_grad,
+    cases=[(_Z1, _Y1), (_Z2, _Y2)],
+    mistakes=[
+        (lambda z, y: (F.one_hot(y, z.shape[-1]).float() - torch.softmax(z, -1)) / len(z),
+         "The sign is flipped: the gradient of the loss is p − y (the true class gets p_y − 1 < 0). "
+         "y − p is the direction gradient *descent* moves in, not the gradient."),
+        (lambda z, y: torch.softmax(z, -1) - F.one_hot(y, z.shape[-1]).float(),
+         "Divide by the batch size: the loss is the mean over the batch, so each row's gradient is (p − y)/N."),
+    ],
+    hint_text="For one example ∂L/∂z = p − y with y one-hot (F.one_hot(y, K)). The batch loss is a "
+              "mean, so divide by N = len(z).",
+    solution_text="def grad_logits(z, y):\n    p = torch.softmax(z, -1)\n"
+                  "    return (p - F.one_hot(y, z.shape[-1]).float()) / len(z)",
+)
+
+smoothed_target = ValueExercise(
+    "Exercise 4 — the label-smoothed target",
+    expected=0.91,
+    mistakes=[
+        (0.9, "Close: label smoothing mixes the one-hot target with the uniform distribution, "
+              "q = (1 − ε)·y + ε/K, so the true class also receives its share ε/K."),
+        (1.0, "That is the hard target: with smoothing ε the true class gets less than 1."),
+        (0.01, "0.01 is what each *wrong* class gets (ε/K); the true class gets 1 − ε + ε/K."),
+    ],
+    hint_text="q = (1 − ε)·onehot + ε/K, as in torch.nn.functional.cross_entropy(label_smoothing=ε).",
+    solution_text="answer = 1 - 0.1 + 0.1 / 10   # = 0.91",
+)
