@@ -48,11 +48,29 @@ def _softmax_regression() -> LivePlot:
     return softmax_plot(precompute_runs())  # the same settings as lesson 02
 
 
+def _occlusion() -> LivePlot:
+    import ftlib
+    from ftlib.widgets.evaluation import occlusion_maps, occlusion_plot
+    x, y = ftlib.load_fashion_mnist("test", classes=range(5, 10))
+    model = ftlib.load_pretrained(num_classes=5)
+    return occlusion_plot(occlusion_maps(model, x[::250][:8], y[::250][:8] - 5), ftlib.CLASS_NAMES[5:])
+
+
+def _serving_skew() -> LivePlot:
+    import ftlib
+    from ftlib.widgets.deployment import skew_plot, skew_table
+    x, y = ftlib.load_fashion_mnist("test", classes=range(5, 10))
+    x, y = x[::5], y[::5] - 5
+    return skew_plot(skew_table(ftlib.load_pretrained(num_classes=5), x, y), y, ftlib.CLASS_NAMES[5:])
+
+
 WIDGETS: dict[str, Callable[[], LivePlot]] = {
     "01/learning rate explorer": _descent,
     "01/momentum explorer": _momentum,
     "02/logits explorer": _logits,
     "02/softmax regression lr": _softmax_regression,
+    "09/occlusion": _occlusion,
+    "10/serving skew": _serving_skew,
 }
 
 

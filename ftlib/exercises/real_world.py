@@ -1,0 +1,43 @@
+"""Exercises of lesson 11 (real world): the weights= API, frozen parameters, matching transforms."""
+from __future__ import annotations
+
+from ftlib.exercises import ChoiceExercise, ValueExercise
+
+weights_api = ChoiceExercise(
+    "Exercise 1 — asking torchvision for ImageNet weights",
+    options={"a": "resnet18(pretrained=True)",
+             "b": "resnet18(weights=ResNet18_Weights.IMAGENET1K_V1)  (or weights='DEFAULT')",
+             "c": "resnet18() and then model.load_state_dict(torch.load('resnet18.pth', weights_only=False))",
+             "d": "resnet18(weights=None)"},
+    correct="b",
+    explanations={"a": "pretrained= was deprecated in torchvision 0.13 and removed later; it also does not say "
+                       "*which* weights.",
+                  "b": "The enum names the exact weights and carries their transforms and metadata.",
+                  "c": "Unpickling a downloaded file can run code, and nothing ties it to its preprocessing.",
+                  "d": "That gives random weights — useful for tests, not for transfer."},
+    hint_text="Which call names the exact weights and knows their preprocessing?",
+    solution_text="answer = 'b'")
+
+frozen_params = ValueExercise(
+    "Exercise 2 — trainable parameters after ftlib.freeze",
+    expected=512 * 2 + 2, rtol=0, atol=0.5,
+    mistakes=[(512 * 1000 + 1000, "That is the ImageNet head with 1000 classes: the head was replaced by one with 2."),
+              (512 * 2, "Do not forget the 2 biases of the new head."),
+              (11_177_538, "That is every parameter: ftlib.freeze leaves only the head trainable.")],
+    hint_text="ResNet-18 pools to 512 features; the new head is Linear(512, 2): weights plus biases.",
+    solution_text="answer = 512 * 2 + 2   # 1026")
+
+matching_transforms = ChoiceExercise(
+    "Exercise 3 — why weights.transforms()?",
+    options={"a": "It makes training faster.",
+             "b": "The network learned on ImageNet images resized, cropped and normalised this way; other "
+                  "statistics shift every activation and waste what it learned.",
+             "c": "torchvision refuses images without it.",
+             "d": "It augments the data."},
+    correct="b",
+    explanations={"a": "It is about matching, not speed.",
+                  "b": "Same input statistics as in pretraining — the same lesson as lesson 10's serving skew.",
+                  "c": "Any tensor goes in; wrong statistics just give worse features.",
+                  "d": "These are deterministic evaluation transforms (resize, centre crop, normalise)."},
+    hint_text="Think of lesson 10's widget: what happened when the normalisation was wrong?",
+    solution_text="answer = 'b'")
