@@ -64,6 +64,25 @@ def _serving_skew() -> LivePlot:
     return skew_plot(skew_table(ftlib.load_pretrained(num_classes=5), x, y), y, ftlib.CLASS_NAMES[5:])
 
 
+def _lambda() -> LivePlot:
+    from ftlib.forgetting import load_result
+    from ftlib.widgets.regularisation import lambda_plot
+    return lambda_plot(load_result("regularisation")["rows"])
+
+
+def _tradeoff() -> LivePlot:
+    from ftlib.forgetting import load_result
+    from ftlib.widgets.forgetting import tradeoff_plot
+    return tradeoff_plot(load_result("forgetting")["rows"], 0.948)
+
+
+def _shift() -> LivePlot:
+    from ftlib import load_fashion_mnist, load_pretrained
+    from ftlib.forgetting import stratified_head
+    from ftlib.widgets.domain import shift_plot
+    return shift_plot(load_pretrained("netb_all10"), *stratified_head(*load_fashion_mnist("test"), 5))
+
+
 WIDGETS: dict[str, Callable[[], LivePlot]] = {
     "01/learning rate explorer": _descent,
     "01/momentum explorer": _momentum,
@@ -71,6 +90,9 @@ WIDGETS: dict[str, Callable[[], LivePlot]] = {
     "02/softmax regression lr": _softmax_regression,
     "09/occlusion": _occlusion,
     "10/serving skew": _serving_skew,
+    "06/lambda": _lambda,
+    "07/tradeoff": _tradeoff,
+    "08/shift": _shift,
 }
 
 
