@@ -5,9 +5,17 @@ first ``n`` blocks; ``unfreeze(model)`` makes all trainable.  Frozen BatchNorm l
 are also put in eval mode so their running statistics stay those of pretraining —
 ``model.train()`` undoes that, so :func:`ftlib.training.fit` calls
 :func:`set_frozen_bn_eval` after every ``model.train()`` (the "BatchNorm trap").
+
+Lesson 05 adds parameter groups: :func:`param_groups` and :func:`make_group_optimizer`
+give one learning rate per block, and :func:`discriminative_lrs` gives ULMFiT's rates
+(each lower block ÷ 2.6).  All return ordinary PyTorch objects.
 """
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
+
+import torch
 from torch import nn
 
 _BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
@@ -94,3 +102,80 @@ def format_summary(model: nn.Module) -> str:
     train = sum(r["trainable"] for r in rows)
     lines.append(f"{'total':<8}{total:>9,}{train:>11,}")
     return "\n".join(lines)
+
+
+# -- parameter groups and discriminative learning rates (lessons 04 and 05) --------------------
+
+ULMFIT_FACTOR = 2.6  # Howard & Ruder (2018): each lower layer's lr is the one above it ÷ 2.6
+
+
+def resolve_lrs(model: nn.Module, lrs: float | Sequence[float] | Mapping[str, float]) -> dict[str, float]:
+    """Block name -> learning rate from one number, a list in block order, or a dict by name.
+
+    A list must have one entry per block; a dict may not name unknown blocks (blocks it
+    leaves out keep ``None``, meaning "not in any optimizer group").
+    """
+    names = block_names(model)
+    if isinstance(lrs, Mapping):
+        unknown = [b for b in lrs if b not in names]
+        if unknown:
+            raise KeyError(f"unknown block {unknown[0]!r}; this model's blocks are {names}")
+        out = {b: (float(lrs[b]) if b in lrs else None) for b in names}
+    elif isinstance(lrs, (int, float)):
+        out = {b: float(lrs) for b in names}
+    else:
+        values = list(lrs)
+        if len(values) != len(names):
+            raise ValueError(f"got {len(values)} learning rates for {len(names)} blocks {names}: "
+                             "give one per block (lowest block first)")
+        out = dict(zip(names, (float(v) for v in values)))
+    for b, v in out.items():
+        if v is not None and not (v >= 0 and math.isfinite(v)):
+            raise ValueError(f"learning rate of {b!r} must be a non-negative number, got {v}")
+    return out
+
+
+def discriminative_lrs(model: nn.Module, lr: float, factor: float = ULMFIT_FACTOR) -> dict[str, float]:
+    """ULMFiT's discriminative rates: the top block (head) gets ``lr``, each block below ÷ ``factor``."""
+    if factor <= 0:
+        raise ValueError(f"factor must be positive, got {factor}")
+    names = block_names(model)
+    return {b: lr / factor ** (len(names) - 1 - i) for i, b in enumerate(names)}
+
+
+def param_groups(model: nn.Module, lrs: float | Sequence[float] | Mapping[str, float],
+                 include_frozen: bool = False) -> list[dict]:
+    """Optimizer parameter groups, one per block: ``[{"params": [...], "lr": ..., "name": block}]``.
+
+    By default only trainable parameters are included (blocks with none are left out).
+    With ``include_frozen=True`` frozen parameters are included too, so that blocks unfrozen
+    later (gradual unfreezing) are already in the optimizer; PyTorch optimizers skip
+    parameters whose gradient is ``None``.
+    """
+    groups = []
+    for b, lr in resolve_lrs(model, lrs).items():
+        if lr is None:
+            continue
+        params = [p for p in getattr(model, b).parameters() if include_frozen or p.requires_grad]
+        if params:
+            groups.append({"params": params, "lr": lr, "name": b})
+    return groups
+
+
+def make_group_optimizer(model: nn.Module, lrs: float | Sequence[float] | Mapping[str, float],
+                         include_frozen: bool = False, weight_decay: float = 0.0) -> torch.optim.Adam:
+    """Adam over :func:`param_groups` — pass it to ``ftlib.fit(..., optimizer=...)``.
+
+    Raises when no parameter that would be optimised is trainable (everything frozen).
+    """
+    groups = param_groups(model, lrs, include_frozen=include_frozen)
+    if not any(p.requires_grad for g in groups for p in g["params"]):
+        raise ValueError("no trainable parameters in the requested groups (everything is frozen), so "
+                         "training would do nothing. Unfreeze something first: ftlib.unfreeze(model) "
+                         "or ftlib.freeze_to(model, n).")
+    return torch.optim.Adam(groups, weight_decay=weight_decay)
+
+
+def group_lrs(optimizer: torch.optim.Optimizer) -> dict[str, float]:
+    """Current learning rate of each named group of ``optimizer``."""
+    return {g.get("name", str(i)): g["lr"] for i, g in enumerate(optimizer.param_groups)}

@@ -1,0 +1,34 @@
+"""Lesson 04's checkers accept the right answers and explain the typical wrong ones."""
+import torch
+
+from ftlib.exercises import freezing as ex
+
+
+def test_count_trainable():
+    assert ex.count_trainable.check(lambda m: sum(p.numel() for p in m.parameters() if p.requires_grad), quiet=True)
+    fb = ex.count_trainable.check(lambda m: sum(p.numel() for p in m.parameters()), quiet=True)
+    assert not fb and "every parameter" in fb.message
+    fb = ex.count_trainable.check(lambda m: sum(1 for p in m.parameters() if p.requires_grad), quiet=True)
+    assert not fb and "numel" in fb.message
+
+
+def test_freeze_to_two_matches_the_real_model():
+    import ftlib
+    model = ftlib.NetB(5)
+    ftlib.freeze_to(model, 2)
+    real = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert ex.freeze_to_two.check(real, quiet=True)
+    fb = ex.freeze_to_two.check(645, quiet=True)
+    assert not fb and "head alone" in fb.message
+    assert "block 3 alone" in ex.freeze_to_two.check(221_696, quiet=True).message
+
+
+def test_batchnorm_trap_and_no_random_state_consumed():
+    assert ex.batchnorm_trap.check("b", quiet=True)
+    fb = ex.batchnorm_trap.check("a", quiet=True)
+    assert not fb and "buffers" in fb.message
+    torch.manual_seed(5)
+    a = torch.rand(1)
+    torch.manual_seed(5)
+    ex._cases()
+    assert torch.equal(a, torch.rand(1)), "building the checker's cases must not touch the global RNG"

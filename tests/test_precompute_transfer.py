@@ -1,0 +1,105 @@
+"""The transfer experiments: methods of ftlib.experiments, the lesson-05 widget's compute function,
+and the precompute scripts, which must reproduce their committed small-setting results."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import ftlib
+from ftlib import experiments as E
+from ftlib.widgets import unfreezing as W
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def tiny_task():
+    return E.limit_test(E.class_task(), 10)
+
+
+@pytest.fixture(scope="module")
+def shots(tiny_task):
+    return ftlib.k_shot(tiny_task.x_pool, tiny_task.y_pool, 1, seed=0)
+
+
+def test_methods_return_models_that_evaluate(tiny_task, shots):
+    methods = {"disc": E.discriminative(steps=4), "gradual": E.discriminative(steps=4, factor=1.0, gradual=True),
+               "ulmfit": E.discriminative(steps=4, gradual=True, stlr=True), "probe": E.linear_probe("block3", steps=5),
+               "naive": E.naive_frozen(steps=3)}
+    rows = E.run_paired(methods, tiny_task, ks=[1], seeds=[0], metrics=E.source_retention(max_per_class=10))
+    assert [r["method"] for r in rows] == list(methods)
+    assert all(0 <= r["accuracy"] <= 1 for r in rows)
+    have_source = {r["method"] for r in rows if "source_accuracy" in r}
+    assert have_source == {"disc", "gradual", "ulmfit", "naive"}, "probes keep no source head"
+
+
+def test_source_retention_of_an_untouched_backbone_is_the_source_accuracy():
+    model = E._pretrained_with_head("netb_source", 5, seed=0)
+    kept = E.source_retention(max_per_class=40)(model)["source_accuracy"]
+    xs, ys = E._first_per_class(*ftlib.class_subset(*ftlib.load_fashion_mnist("test"), E.SOURCE_CLASSES), 40)
+    assert kept == pytest.approx(ftlib.evaluate(ftlib.load_pretrained(), xs, ys)["accuracy"])
+    assert E.source_retention()(ftlib.NetB(5)) == {}, "scratch models have no source task"
+
+
+def test_naive_frozen_moves_bn_statistics_but_ftlib_freeze_does_not(shots):
+    reference = ftlib.load_pretrained().block1[1].running_mean
+    naive = E.naive_frozen(steps=2)(*shots, 0)
+    clean = E.pretrained(steps=2, frozen_blocks=3)(*shots, 0)
+    assert not torch.equal(naive.block1[1].running_mean, reference)
+    assert torch.equal(clean.block1[1].running_mean, reference)
+    assert torch.equal(naive.block1[0].weight, clean.block1[0].weight), "conv weights stay frozen either way"
+
+
+def test_limit_test_and_results_helpers(tiny_task):
+    assert torch.equal(torch.bincount(tiny_task.y_test), torch.full((5,), 10))
+    assert E.limit_test(tiny_task, None) is tiny_task
+    with pytest.raises(FileNotFoundError, match="precompute"):
+        E.load_results("no_such_results")
+    index = E.by_method_and_k([{"method": "a", "k": 1, "mean": 0.5}])
+    assert index[("a", 1)]["mean"] == 0.5
+
+
+def test_widget_compute_function_and_bad_input():
+    setup = W.make_setup(k=1, seed=0, test_per_class=10)
+    lrs = {b: 0.0 for b in setup.blocks} | {"head": 1e-2}
+    result = W.train_with_lrs(setup, lrs, steps=3)
+    assert 0 <= result["target_accuracy"] <= 1 and 0 <= result["source_accuracy"] <= 1
+    again = W.train_with_lrs(setup, lrs, steps=3)
+    assert again["target_accuracy"] == result["target_accuracy"], "a run is reproducible"
+    base_kept = ftlib.evaluate(W._with_source_head(setup), *setup.source_test)["accuracy"]
+    assert result["source_accuracy"] == pytest.approx(base_kept), "a frozen backbone keeps the source task"
+    assert len(setup.runs) == 2 and "frozen" in W.format_run(result)
+    with pytest.raises(KeyError, match="unknown block 'body'"):
+        W.train_with_lrs(setup, {**lrs, "body": 1e-3})
+    with pytest.raises(KeyError, match="no learning rate"):
+        W.train_with_lrs(setup, {"head": 1e-3})
+    with pytest.raises(ValueError, match="every learning rate is 0"):
+        W.train_with_lrs(setup, {b: 0.0 for b in setup.blocks})
+
+
+def _comparable(result: dict) -> dict:
+    return {k: v for k, v in result.items() if k != "seconds"}
+
+
+@pytest.mark.parametrize("name, stem", [("precompute_transfer", "transfer_small"),
+                                        ("precompute_batchnorm", "transfer_batchnorm_small")])
+def test_precompute_script_reproduces_its_small_result(tmp_path, name, stem):
+    out = tmp_path / f"{stem}.json"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / f"{name}.py"), "--small", "--out", str(out),
+                    "--workers", "1"], check=True, cwd=ROOT, capture_output=True, timeout=600)
+    committed = json.loads((ROOT / "results" / f"{stem}.json").read_text())
+    assert _comparable(json.loads(out.read_text())) == _comparable(committed)
+
+
+def test_full_results_have_the_promised_settings():
+    full = E.load_results("transfer")
+    s = full["settings"]
+    assert s["ks"] == [1, 2, 5, 10] and len(s["seeds"]) >= 8 and s["steps"] == 100 and s["test_per_class"] is None
+    assert len(full["rows"]) == len(s["ks"]) * len(s["seeds"]) * len(s["methods"])
+    bn = E.load_results("transfer_batchnorm")
+    assert len(bn["settings"]["seeds"]) >= 8
