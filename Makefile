@@ -41,9 +41,19 @@ data: $(STAMP)
 pretrain: $(STAMP)
 	$(BIN)/python -m ftlib.pretrain --overwrite
 
+## make student: student copies of the lessons in student/ (solutions replaced by stubs);
+## an edited copy is kept unless FORCE=1 (then it is saved as .bak first)
+student: $(STAMP)
+	$(BIN)/python scripts/make_student.py $(if $(FORCE),--force)
+
+## make site: render the executed lessons to a static HTML site in _site/ (index.html is the contents)
+site: $(STAMP)
+	$(BIN)/python scripts/build_site.py
+
 ## make bench: training-loop overhead and widget latency benchmarks
 bench: $(STAMP)
 	$(BIN)/python benchmarks/fit_overhead.py
+	$(BIN)/python benchmarks/widget_latency.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,0 +1,275 @@
+"""Tested as a person uses it: JupyterLab in Debian's Chromium, driven by Playwright (issue 7).
+
+1. Lesson 01 (lesson 00 until lesson 01 exists): open it, Run All, move the learning-rate
+   slider with the keyboard, and check that the plot image changes.
+2. The live training view (ftlib.live): press start, see the curve image change, move a
+   learning-rate slider during training, see the curve continue, pause — and check in the
+   kernel that the new learning rate was used from the next chunk on.
+
+Screenshots go to artifacts/browser/.  The server, its kernels and the browser are always
+shut down.  Skipped, with a plain message, when Chromium or Playwright is missing
+(Debian/Ubuntu: ``sudo apt-get install chromium``; see README, "Browser tests").
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tests.browser_helpers import (CHROMIUM_ARGS, error_outputs, find_chromium, jupyter_lab, open_notebook,
+                                   run_all, wait_until)
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts" / "browser"
+CHROMIUM = find_chromium()
+LR_LABEL = re.compile(r"learning|\blr\b|η|eta", re.I)
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - depends on the environment
+    sync_playwright = None
+
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="browser test SKIPPED: Chromium not found (install Debian's "
+                       "'chromium' package: sudo apt-get install chromium; see README, 'Browser tests')"),
+    pytest.mark.skipif(sync_playwright is None, reason="browser test SKIPPED: the playwright Python package "
+                       "is not installed (pip install -e '.[test]')"),
+]
+
+
+def _slider_lesson() -> Path:
+    for name in ("01_gradient_descent.ipynb", "00_welcome.ipynb"):
+        if (ROOT / "lessons" / name).exists():
+            return ROOT / "lessons" / name
+    pytest.skip("no lesson with a slider to test yet")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    page_errors: list[str] = []
+    pg.on("pageerror", lambda exc: page_errors.append(str(exc)))
+    try:
+        yield pg
+    finally:
+        context.close()
+    assert not page_errors, f"JavaScript errors in the page: {page_errors[:3]}"
+
+
+# -- 1. a lesson's learning-rate slider ----------------------------------------------------------
+
+FIND_SLIDER_JS = """(pattern) => {
+  const re = new RegExp(pattern, 'i');
+  const sliders = Array.from(document.querySelectorAll('.widget-hslider'));
+  let index = sliders.findIndex(s => re.test((s.querySelector('.widget-label') || {}).textContent || ''));
+  const labelled = index >= 0;
+  if (index < 0) index = 0;
+  const slider = sliders[index];
+  if (!slider) return null;
+  // the nearest enclosing widget box that also holds the plot
+  let box = slider.parentElement;
+  while (box && !box.querySelector('.widget-output img, img.widget-image')) box = box.parentElement;
+  if (!box) return null;
+  box.setAttribute('data-ftlib-test', 'slider-box');
+  slider.setAttribute('data-ftlib-test', 'slider');
+  return {index: index, labelled: labelled, label: (slider.querySelector('.widget-label') || {}).textContent};
+}"""
+PLOT_SRC_JS = """() => { const img = document.querySelector(
+  '[data-ftlib-test=slider-box] .widget-output img, [data-ftlib-test=slider-box] img.widget-image');
+  return img ? img.getAttribute('src') : null; }"""
+
+
+def test_lesson_slider_redraws_plot(tmp_path, page):
+    lesson = _slider_lesson()
+    shutil.copy(lesson, tmp_path / lesson.name)
+    t0 = time.monotonic()
+    with jupyter_lab(tmp_path) as lab:
+        open_notebook(page, lab, lesson.name)
+        opened = time.monotonic() - t0
+        ran = run_all(page)
+        assert not error_outputs(page), f"{lesson.name} raised in the browser: {error_outputs(page)}"
+        found = page.evaluate(FIND_SLIDER_JS, LR_LABEL.pattern)
+        assert found, f"{lesson.name}: no slider with a plot next to it"
+        if lesson.name.startswith("01"):
+            assert found["labelled"], f"lesson 01 has no learning-rate slider (labels: {found})"
+        box = page.locator("[data-ftlib-test=slider-box]")
+        box.scroll_into_view_if_needed()
+        before_src = wait_until(lambda: page.evaluate(PLOT_SRC_JS), 20, what="the plot image")
+        slider = page.locator("[data-ftlib-test=slider]")
+        readout_before = slider.locator(".widget-readout").inner_text()
+        box.screenshot(path=str(ARTIFACTS / "lesson_slider_before.png"))
+        handle = slider.locator(".noUi-handle")
+        handle.focus()
+        moved = time.monotonic()
+        handle.press("ArrowRight")
+        if slider.locator(".widget-readout").inner_text() == readout_before:  # already at the maximum
+            handle.press("ArrowLeft")
+            handle.press("ArrowLeft")
+        readout_after = slider.locator(".widget-readout").inner_text()
+        assert readout_after != readout_before, "the keyboard did not move the slider"
+        wait_until(lambda: (page.evaluate(PLOT_SRC_JS) or before_src) != before_src, 20,
+                   what="the plot to change after the slider moved")
+        redraw = time.monotonic() - moved
+        if found["labelled"]:  # push the learning rate well up (lesson 01: into divergence) for the screenshot
+            for _ in range(14):
+                handle.press("ArrowRight")
+            readout_after = slider.locator(".widget-readout").inner_text()
+        _wait_until_stable(lambda: page.evaluate(PLOT_SRC_JS))
+        box.screenshot(path=str(ARTIFACTS / "lesson_slider_after.png"))
+        page.screenshot(path=str(ARTIFACTS / "lesson_page.png"))
+        assert not error_outputs(page)
+    print(f"\n{lesson.name}: opened with kernel in {opened:.1f} s, ran all in {ran:.1f} s; slider "
+          f"{found['label']!r} {readout_before} -> {readout_after}: plot redrawn in {redraw:.2f} s")
+
+
+def _wait_until_stable(read, quiet_s: float = 0.8, timeout: float = 15.0) -> None:
+    """Until ``read()`` has not changed for ``quiet_s`` seconds (the last redraw arrived)."""
+    last, since, deadline = read(), time.monotonic(), time.monotonic() + timeout
+    while time.monotonic() < deadline and time.monotonic() - since < quiet_s:
+        time.sleep(0.1)
+        now = read()
+        if now != last:
+            last, since = now, time.monotonic()
+
+
+# -- 2. the live training view ----------------------------------------------------------------------
+
+LIVE_CELLS = [
+    """import torch, ftlib
+from ftlib.live import LiveTrainingView
+ftlib.seed_everything(0)
+x, y = ftlib.load_fashion_mnist("train")
+x, y = ftlib.class_subset(x, y, [5, 6, 7, 8, 9])
+model = ftlib.load_pretrained(num_classes=5)""",
+    """# NBVAL_IGNORE_OUTPUT
+view = LiveTrainingView(model, x[:2000], y[:2000], val=(x[-300:], y[-300:]), lr=1e-3,
+                        chunk_steps=5, batch_size=32, large=True)
+view""",
+]
+# appended to the notebook under test: asks the kernel what the (last) live view did
+CHECK_CELL = """from ftlib.live import LiveTrainingView as _LTV
+_view = [v for v in list(globals().values()) if isinstance(v, _LTV)][-1]
+_h, _new = _view.history, _view.trainer.lrs["head"]
+_first = next((i for i, d in enumerate(_h.lrs) if abs(d["head"] - _new) < 1e-12), None)
+print(f"CHECK state={_view.trainer.state} steps={_view.trainer.steps_done} head_lr={_new:.3e} first_new={_first}")"""
+
+
+def _live_notebooks() -> list:
+    cases = [pytest.param(None, id="live_view_demo")]
+    lesson = ROOT / "lessons" / "05_gradual_unfreezing.ipynb"
+    if lesson.exists() and "LiveTrainingView" in lesson.read_text():
+        cases.append(pytest.param(lesson, id=lesson.name))
+    return cases
+
+
+def _live_notebook(lesson: Path | None, tmp_path: Path) -> tuple[str, int]:
+    """Write the notebook to test (a copy of ``lesson``, or a small demo) plus the check cell."""
+    if lesson is None:
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(src) for src in LIVE_CELLS]
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                     "language": "python"}
+        name = "live_view.ipynb"
+    else:
+        nb = nbformat.read(lesson, as_version=4)
+        name = lesson.name
+    nb.cells.append(nbformat.v4.new_code_cell(CHECK_CELL))
+    nbformat.write(nb, tmp_path / name)
+    return name, sum(c.cell_type == "code" for c in nb.cells) - 1
+
+
+def _status(page) -> str:
+    return page.locator(".ftlib-live .widget-html").first.inner_text()
+
+
+def _step(status: str) -> int:
+    m = re.search(r"step (\d+)", status)
+    return int(m.group(1)) if m else -1
+
+
+@pytest.mark.parametrize("lesson", _live_notebooks())
+def test_live_training_view(lesson, tmp_path, page):
+    name, check_index = _live_notebook(lesson, tmp_path)
+    shot = "live" if lesson is None else f"live_{lesson.stem[:2]}"
+    with jupyter_lab(tmp_path) as lab:
+        open_notebook(page, lab, name)
+        run_all(page)
+        assert not error_outputs(page), error_outputs(page)
+        live = page.locator(".ftlib-live")
+        live.scroll_into_view_if_needed()
+        plot = live.locator("img.ftlib-live-plot")
+        src0 = plot.get_attribute("src")
+        assert "ready" in _status(page)
+        page.screenshot(path=str(ARTIFACTS / f"{shot}_ready.png"))
+
+        live.locator("button", has_text="start").click()
+        wait_until(lambda: "running" in _status(page) and _step(_status(page)) > 0, 30,
+                   what="training to start")
+        src1 = wait_until(lambda: (plot.get_attribute("src") != src0) and plot.get_attribute("src"), 30,
+                          what="the curve to be drawn")
+        wait_until(lambda: plot.get_attribute("src") not in (src0, src1), 30,
+                   what="the curve to be redrawn while training")
+        live.screenshot(path=str(ARTIFACTS / f"{shot}_running.png"))
+
+        slider = live.locator(".widget-hslider", has_text="lr head")
+        readout = slider.locator(".widget-readout")
+        before = readout.inner_text()
+        handle = slider.locator(".noUi-handle")
+        handle.focus()
+        for _ in range(5):  # 1e-3 -> about 3.2e-3 (log slider, step 0.1 decade)
+            handle.press("ArrowRight")
+        after = readout.inner_text()
+        step_at_move = _step(_status(page))
+        assert after != before, "the keyboard did not move the learning-rate slider"
+        # the kernel still runs cells while training goes on in the background
+        check_cell = page.locator(".jp-CodeCell").nth(check_index)
+        asked = time.monotonic()
+        check_cell.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        wait_until(lambda: "CHECK state=running" in check_cell.locator(".jp-OutputArea").inner_text(), 20,
+                   what="a cell to run during training")
+        cell_latency = time.monotonic() - asked
+        # the curve continues after the slider moved
+        src2 = plot.get_attribute("src")
+        wait_until(lambda: _step(_status(page)) >= step_at_move + 15, 60, what="training to continue")
+        wait_until(lambda: plot.get_attribute("src") != src2, 30, what="the curve to continue")
+        live.screenshot(path=str(ARTIFACTS / f"{shot}_after_slider.png"))
+
+        live.locator("button", has_text="pause").click()
+        wait_until(lambda: "paused" in _status(page), 30, what="pause")
+        paused_at = _step(_status(page))
+        time.sleep(1.0)
+        assert _step(_status(page)) == paused_at, "training went on after pause"
+        live.screenshot(path=str(ARTIFACTS / f"{shot}_paused.png"))
+
+        # ask the kernel: the new learning rate was in use from (at most) one chunk after the move
+        check_cell.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        out = wait_until(lambda: re.search(r"CHECK state=(paused) steps=(\d+) head_lr=(\S+) first_new=(\d+)",
+                                           check_cell.locator(".jp-OutputArea").inner_text()), 30,
+                         what="the check cell's output")
+        state, steps, head_lr, first_new = out.group(1), int(out.group(2)), float(out.group(3)), int(out.group(4))
+        assert state == "paused" and steps == paused_at
+        assert head_lr == pytest.approx(float(after), rel=0.02)
+        # the status line lags the kernel by at most one redraw, so allow one chunk of slack more
+        assert first_new <= step_at_move + 2 * 5, (first_new, step_at_move)
+        page.screenshot(path=str(ARTIFACTS / f"{shot}_page.png"))
+    print(f"\n{name}: lr head {before} -> {after} at step {step_at_move}, used from step {first_new}; "
+          f"paused at step {paused_at}; a cell ran during training in {cell_latency:.2f} s")
