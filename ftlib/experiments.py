@@ -10,18 +10,17 @@ it on the task's test set.
 from __future__ import annotations
 
 import copy
-import json
 import math
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ftlib.augment import shift_flip
+from ftlib.results import load_result
 from ftlib.data import class_subset, k_shot, load_fashion_mnist, to_input
 from ftlib.freezing import ULMFIT_FACTOR, discriminative_lrs, freeze_to, make_group_optimizer
 from ftlib.models import NetB, load_pretrained, replace_head
@@ -262,16 +261,9 @@ def format_summary(summary: Sequence[dict], percent: bool = True, width: int = 2
 
 # -- reading precomputed results (lessons 03-05) ------------------------------------------------
 
-RESULTS_DIR = Path(__file__).resolve().parent.parent / "results"
-
-
 def load_results(name: str = "transfer") -> dict:
-    """``results/<name>.json`` as written by ``scripts/precompute_<...>.py``."""
-    path = RESULTS_DIR / f"{name}.json"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: run `python scripts/precompute_transfer.py` "
-                                "(or restore it with `git checkout -- results/`)")
-    return json.loads(path.read_text())
+    """``results/<name>.json`` as written by ``scripts/precompute_<...>.py`` (see ftlib.results)."""
+    return load_result(name)
 
 
 def by_method_and_k(summary: Sequence[dict]) -> dict[tuple[str, int], dict]:

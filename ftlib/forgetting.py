@@ -22,6 +22,7 @@ from torch import nn
 from ftlib.data import class_subset, load_fashion_mnist
 from ftlib.freezing import block_names, freeze_to
 from ftlib.models import load_pretrained, replace_head
+from ftlib.results import load_result  # noqa: F401  (lessons 06-08 import it from here)
 from ftlib.regularizers import ewc, fisher_diagonal, l2_sp, snapshot, weight_decay
 from ftlib.training import History, as_float_input, evaluate, fit
 
@@ -255,28 +256,6 @@ def sweep(configs: Sequence[Mapping], *, k: int, seeds: Sequence[int], steps: in
                 print(f"seed={seed} {cfg['name']}: target {row['accuracy']:.4f} source {row['source_accuracy']:.4f}",
                       flush=True)
     return rows
-
-
-def round_floats(obj, digits: int = 6):
-    """Round every float in a nested structure (for stable JSON)."""
-    if isinstance(obj, float):
-        return round(obj, digits)
-    if isinstance(obj, dict):
-        return {k: round_floats(v, digits) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [round_floats(v, digits) for v in obj]
-    return obj
-
-
-def load_result(name: str) -> dict:
-    """``results/<name>.json`` written by a precompute script (lessons 06-08 read their sweeps here)."""
-    import json
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parent.parent / "results" / f"{name}.json"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: run scripts/precompute_*.py (see its docstring) to make it")
-    return json.loads(path.read_text())
 
 
 def paired(rows: Sequence[Mapping], method: str, baseline: str, metric: str = "accuracy",

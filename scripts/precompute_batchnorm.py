@@ -63,25 +63,16 @@ def main(argv=None) -> None:
             rows += f.result()
             print(f"[{time.perf_counter() - started:6.0f} s] {rows[-1]['k']} {rows[-1]['seed']}", flush=True)
     from ftlib import experiments as E
-    result = _round({"settings": {**setting, "methods": [EVAL_MODE, NAIVE], "baseline": EVAL_MODE,
+    from ftlib.results import round_floats
+    result = round_floats({"settings": {**setting, "methods": [EVAL_MODE, NAIVE], "baseline": EVAL_MODE,
                                   "lr": 1e-3, "threads_per_worker": 1},
                      "rows": rows, "summary": E.summarize(rows, EVAL_MODE),
                      "drift": E.summarize(rows, None, metric="bn_mean_shift"),
-                     "environment": {"torch": torch.__version__}})
+                     "environment": {"torch": torch.__version__}}, 4)
     result["seconds"] = round(time.perf_counter() - started)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {out} in {result['seconds']} s")
-
-
-def _round(obj, digits: int = 4):
-    if isinstance(obj, float):
-        return round(obj, digits)
-    if isinstance(obj, dict):
-        return {k: _round(v, digits) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_round(v, digits) for v in obj]
-    return obj
 
 
 SMALL = dict(ks=[1], seeds=[0, 1], steps=10, test_per_class=20)

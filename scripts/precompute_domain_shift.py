@@ -34,8 +34,9 @@ from ftlib import experiments as E
 from ftlib.augment import shift_flip
 from ftlib.data import k_shot, load_fashion_mnist
 from ftlib.domain import adabn, dann, ensemble_predict, invert_noise, rotate90, self_train
-from ftlib.forgetting import round_floats, stratified_head
+from ftlib.forgetting import stratified_head
 from ftlib.models import load_pretrained
+from ftlib.results import round_floats
 from ftlib.training import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent

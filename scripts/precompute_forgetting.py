@@ -26,9 +26,10 @@ from pathlib import Path
 import torch
 
 from ftlib.data import class_subset, k_shot, load_fashion_mnist
-from ftlib.forgetting import (TARGET_CLASSES, SourceReference, round_floats, source_accuracy, source_data,
+from ftlib.forgetting import (TARGET_CLASSES, SourceReference, source_accuracy, source_data,
                               stratified_head, sweep)
 from ftlib.regularizers import ewc
+from ftlib.results import round_floats
 from ftlib.training import evaluate, fit
 
 ROOT = Path(__file__).resolve().parent.parent

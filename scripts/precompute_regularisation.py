@@ -26,9 +26,10 @@ from pathlib import Path
 import torch
 
 from ftlib.data import class_subset, k_shot, load_fashion_mnist
-from ftlib.forgetting import TARGET_CLASSES, SourceReference, round_floats, sweep
+from ftlib.forgetting import TARGET_CLASSES, SourceReference, sweep
 from ftlib.models import NetB
 from ftlib.regularizers import l2_sp
+from ftlib.results import round_floats
 from ftlib.training import fit
 
 ROOT = Path(__file__).resolve().parent.parent

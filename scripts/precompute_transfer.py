@@ -111,16 +111,6 @@ def curve_job(k: int, seed: int, steps: int, per_class: int, every: int) -> list
     return out
 
 
-def _round(obj, digits: int = 4):
-    if isinstance(obj, float):
-        return round(obj, digits)
-    if isinstance(obj, dict):
-        return {k: _round(v, digits) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_round(v, digits) for v in obj]
-    return obj
-
-
 def summaries(rows: list[dict], probe_rows: list[dict]) -> dict:
     from ftlib import experiments as E
     target = E.summarize(rows, BASELINE)
@@ -169,7 +159,8 @@ def run(ks, seeds, steps, test_per_class, probe_steps, curve_k, curve_per_class,
         "summary": summaries(rows, probe_rows),
         "environment": {"torch": torch.__version__, "ftlib": ftlib.__version__},
     }
-    out = _round(out)
+    from ftlib.results import round_floats
+    out = round_floats(out, 4)
     out["seconds"] = round(time.perf_counter() - started)
     return out
 

@@ -1,0 +1,33 @@
+"""Precomputed experiment results in ``results/`` (lessons 03-09).
+
+Sweeps too slow for a lesson are run by ``scripts/precompute_<topic>.py``, which write
+``results/<topic>.json`` with floats rounded (so reruns give the same text); lessons read
+them with :func:`load_result` and assert their claims on them.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+RESULTS_DIR = Path(__file__).resolve().parent.parent / "results"
+
+
+def load_result(name: str) -> dict:
+    """``results/<name>.json`` as written by a ``scripts/precompute_*.py`` script."""
+    path = RESULTS_DIR / f"{name}.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run the scripts/precompute_*.py script that writes it "
+                                "(see its docstring), or restore it with `git checkout -- results/`")
+    return json.loads(path.read_text())
+
+
+def round_floats(obj: Any, digits: int = 6) -> Any:
+    """Round every float in a nested structure of dicts, lists and tuples (for stable JSON)."""
+    if isinstance(obj, float):
+        return round(obj, digits)
+    if isinstance(obj, dict):
+        return {k: round_floats(v, digits) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [round_floats(v, digits) for v in obj]
+    return obj

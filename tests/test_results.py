@@ -1,0 +1,15 @@
+"""ftlib.results: reading precomputed sweeps and rounding them for stable JSON."""
+import pytest
+
+from ftlib import results
+
+
+def test_round_floats_handles_nested_structures():
+    data = {"a": 0.123456789, "b": [1, (0.987654321, "x")], "c": {"d": 2.0000004}}
+    assert results.round_floats(data, 4) == {"a": 0.1235, "b": [1, [0.9877, "x"]], "c": {"d": 2.0}}
+
+
+def test_load_result_reads_shipped_files_and_explains_missing_ones():
+    assert results.load_result("transfer")["settings"]["seeds"] == list(range(8))
+    with pytest.raises(FileNotFoundError, match="precompute.*git checkout"):
+        results.load_result("no_such_sweep")
