@@ -83,6 +83,19 @@ def _shift() -> LivePlot:
     return shift_plot(load_pretrained("netb_all10"), *stratified_head(*load_fashion_mnist("test"), 5))
 
 
+def _features() -> LivePlot:
+    import ftlib
+    from ftlib.widgets.features import feature_plot
+    x, _ = ftlib.load_fashion_mnist("test", classes=range(5, 10))
+    return feature_plot(ftlib.load_pretrained(), x[::250][:8])
+
+
+def _freezing() -> LivePlot:
+    import ftlib
+    from ftlib.widgets.freezing import freezing_plot
+    return freezing_plot(ftlib.load_pretrained(num_classes=5))
+
+
 WIDGETS: dict[str, Callable[[], LivePlot]] = {
     "01/learning rate explorer": _descent,
     "01/momentum explorer": _momentum,
@@ -90,6 +103,8 @@ WIDGETS: dict[str, Callable[[], LivePlot]] = {
     "02/softmax regression lr": _softmax_regression,
     "09/occlusion": _occlusion,
     "10/serving skew": _serving_skew,
+    "03/feature explorer": _features,
+    "04/freezing explorer": _freezing,
     "06/lambda": _lambda,
     "07/tradeoff": _tradeoff,
     "08/shift": _shift,

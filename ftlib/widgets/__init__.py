@@ -94,6 +94,8 @@ def slider_values(slider: Any, limit: int = 40) -> list:
     if hasattr(slider, "options") and getattr(slider, "options", None):
         values = [v[1] if isinstance(v, tuple) else v for v in slider.options]
         return values[:limit]
+    if isinstance(slider.value, bool):  # a Checkbox or ToggleButton
+        return [False, True]
     n = int(round((slider.max - slider.min) / slider.step)) + 1
     positions = slider.min + slider.step * np.arange(n)
     if hasattr(slider, "base"):  # FloatLogSlider: min/max/step are exponents
