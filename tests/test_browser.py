@@ -41,11 +41,10 @@ pytestmark = [
 ]
 
 
-def _slider_lesson() -> Path:
-    for name in ("01_gradient_descent.ipynb", "00_welcome.ipynb"):
-        if (ROOT / "lessons" / name).exists():
-            return ROOT / "lessons" / name
-    pytest.skip("no lesson with a slider to test yet")
+def _slider_lesson(name: str) -> Path:
+    if not (ROOT / "lessons" / name).exists():
+        pytest.skip(f"{name} does not exist yet")
+    return ROOT / "lessons" / name
 
 
 @pytest.fixture(scope="module")
@@ -96,8 +95,11 @@ PLOT_SRC_JS = """() => { const img = document.querySelector(
   return img ? img.getAttribute('src') : null; }"""
 
 
-def test_lesson_slider_redraws_plot(tmp_path, page):
-    lesson = _slider_lesson()
+@pytest.mark.parametrize("name", ["01_gradient_descent.ipynb", "00_welcome.ipynb"])
+def test_lesson_slider_redraws_plot(name, tmp_path, page):
+    """Lesson 01's learning-rate explorer, and lesson 00's widgets smoke test (what `make lab` opens)."""
+    lesson = _slider_lesson(name)
+    stem = lesson.stem.split("_")[0]
     shutil.copy(lesson, tmp_path / lesson.name)
     t0 = time.monotonic()
     with jupyter_lab(tmp_path) as lab:
@@ -114,7 +116,7 @@ def test_lesson_slider_redraws_plot(tmp_path, page):
         before_src = wait_until(lambda: page.evaluate(PLOT_SRC_JS), 20, what="the plot image")
         slider = page.locator("[data-ftlib-test=slider]")
         readout_before = slider.locator(".widget-readout").inner_text()
-        box.screenshot(path=str(ARTIFACTS / "lesson_slider_before.png"))
+        box.screenshot(path=str(ARTIFACTS / f"lesson{stem}_slider_before.png"))
         handle = slider.locator(".noUi-handle")
         handle.focus()
         moved = time.monotonic()
@@ -132,8 +134,8 @@ def test_lesson_slider_redraws_plot(tmp_path, page):
                 handle.press("ArrowRight")
             readout_after = slider.locator(".widget-readout").inner_text()
         _wait_until_stable(lambda: page.evaluate(PLOT_SRC_JS))
-        box.screenshot(path=str(ARTIFACTS / "lesson_slider_after.png"))
-        page.screenshot(path=str(ARTIFACTS / "lesson_page.png"))
+        box.screenshot(path=str(ARTIFACTS / f"lesson{stem}_slider_after.png"))
+        page.screenshot(path=str(ARTIFACTS / f"lesson{stem}_page.png"))
         assert not error_outputs(page)
     print(f"\n{lesson.name}: opened with kernel in {opened:.1f} s, ran all in {ran:.1f} s; slider "
           f"{found['label']!r} {readout_before} -> {readout_after}: plot redrawn in {redraw:.2f} s")
