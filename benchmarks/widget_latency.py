@@ -67,7 +67,7 @@ def _serving_skew() -> LivePlot:
 def _lambda() -> LivePlot:
     from ftlib.forgetting import load_result
     from ftlib.widgets.regularisation import lambda_plot
-    return lambda_plot(load_result("regularisation")["rows"])
+    return lambda_plot(load_result("regularisation_lambda")["rows"])
 
 
 def _tradeoff() -> LivePlot:

@@ -4,6 +4,7 @@ Usage::
 
     python scripts/precompute_regularisation.py                 # the lesson's sweep (8 seeds)
     python scripts/precompute_regularisation.py --part curves   # -> results/regularisation_curves.json
+    python scripts/precompute_regularisation.py --part lambda   # -> results/regularisation_lambda.json
     python scripts/precompute_regularisation.py --small --out results/regularisation_small.json
 
 Setting (recorded in the JSON): the shipped Net-B pretrained on classes 0-4, a fresh head
@@ -13,7 +14,8 @@ subset within a seed.  Methods: plain fine-tuning, weight decay λ‖θ‖², L2
 λ‖θ−θ₀‖² (+λ‖θ_head‖²), dropout 0.5 before the head, early stopping on a validation
 set of another k per class, torchvision augmentation.  ``--part curves`` records
 learning curves (training and validation loss over 300 steps, seed 0) of training from
-scratch, plain fine-tuning and fine-tuning with L2-SP (λ=0.1).
+scratch, plain fine-tuning and fine-tuning with L2-SP (λ=0.1).  ``--part lambda`` sweeps λ
+for weight decay and L2-SP (8 paired seeds, plain fine-tuning as λ = 0) for lesson 06's curve.
 Each row also has the source-task accuracy through the old head (used by lesson 07).
 """
 from __future__ import annotations
@@ -36,15 +38,16 @@ ROOT = Path(__file__).resolve().parent.parent
 FULL = {"k": 5, "seeds": list(range(8)), "steps": 100, "test_per_class": 100, "probe_per_class": 50,
         "fisher_per_class": 100, "wd_lams": [0.001], "sp_lams": [0.01, 0.1], "curve_steps": 300,
         "curve_val_per_class": 50}
+LAMBDAS = {"wd_lams": [1e-4, 1e-3, 1e-2, 1e-1], "sp_lams": [1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1]}
 SMALL = {"k": 2, "seeds": [0], "steps": 4, "test_per_class": 10, "probe_per_class": 10,
          "fisher_per_class": 5, "wd_lams": [0.01], "sp_lams": [0.01], "curve_steps": 6, "curve_val_per_class": 4}
 
 
-def configs(wd_lams, sp_lams):
+def configs(wd_lams, sp_lams, others=("dropout", "early_stopping", "augment")):
     out = [{"name": "plain", "method": "plain"}]
     out += [{"name": f"weight_decay λ={lam:g}", "method": "weight_decay", "lam": lam} for lam in wd_lams]
     out += [{"name": f"l2_sp λ={lam:g}", "method": "l2_sp", "lam": lam} for lam in sp_lams]
-    out += [{"name": m, "method": m} for m in ("dropout", "early_stopping", "augment")]
+    out += [{"name": m, "method": m} for m in others]
     return out
 
 
@@ -76,7 +79,7 @@ def curves(s: dict) -> dict:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", choices=("sweep", "curves"), default="sweep",
+    parser.add_argument("--part", choices=("sweep", "curves", "lambda"), default="sweep",
                         help="sweep: the paired comparison; curves: learning curves of long runs")
     parser.add_argument("--small", action="store_true", help="tiny setting for the test suite")
     parser.add_argument("--out", type=Path, default=None)
@@ -85,10 +88,12 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     s = dict(SMALL if args.small else FULL)
+    if args.part == "lambda" and not args.small:
+        s.update(LAMBDAS)
     if args.seeds:
         s["seeds"] = [int(v) for v in args.seeds.split(",")]
-    args.out = args.out or ROOT / "results" / ("regularisation.json" if args.part == "sweep"
-                                               else "regularisation_curves.json")
+    args.out = args.out or ROOT / "results" / {"sweep": "regularisation.json", "curves": "regularisation_curves.json",
+                                               "lambda": "regularisation_lambda.json"}[args.part]
     started = time.perf_counter()
     result = {"settings": {**s, "source": "netb_source (classes 0-4)", "target_classes": list(TARGET_CLASSES),
                            "recipe": "full-batch Adam lr 1e-3, no augmentation unless 'augment'",
@@ -109,7 +114,8 @@ def main(argv=None) -> None:
         args.out.write_text(json.dumps(round_floats(result), indent=1, ensure_ascii=False) + "\n")
         print(f"wrote {args.out}")
         return
-    rows = sweep(configs(s["wd_lams"], s["sp_lams"]), k=s["k"], seeds=s["seeds"], steps=s["steps"],
+    others = () if args.part == "lambda" else ("dropout", "early_stopping", "augment")
+    rows = sweep(configs(s["wd_lams"], s["sp_lams"], others), k=s["k"], seeds=s["seeds"], steps=s["steps"],
                  test_per_class=s["test_per_class"], probe_per_class=s["probe_per_class"],
                  fisher_per_class=s["fisher_per_class"], probe=False, verbose=not args.small, on_row=save)
     result["seconds_not_reproducible"] = round(time.perf_counter() - started, 1)

@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNS = {
     "regularisation": ["scripts/precompute_regularisation.py", "--small"],
     "regularisation_curves": ["scripts/precompute_regularisation.py", "--part", "curves", "--small"],
+    "regularisation_lambda": ["scripts/precompute_regularisation.py", "--part", "lambda", "--small"],
     "forgetting": ["scripts/precompute_forgetting.py", "--small"],
     "negative_transfer": ["scripts/precompute_domain_shift.py", "--part", "negative", "--small"],
     "domain_shift": ["scripts/precompute_domain_shift.py", "--part", "shift", "--small"],
@@ -45,7 +46,7 @@ def test_script_reproduces_small_results(topic, tmp_path):
     _same(json.loads(out.read_text()), json.loads((ROOT / "results" / f"{topic}_small.json").read_text()))
 
 
-FULL = ["regularisation", "forgetting", "negative_transfer", "domain_shift_invert_noise", "domain_shift_rotate90"]
+FULL = ["regularisation", "regularisation_lambda", "forgetting", "negative_transfer", "domain_shift_invert_noise", "domain_shift_rotate90"]
 
 
 @pytest.mark.parametrize("topic", FULL)

@@ -29,6 +29,9 @@ def lambda_table(rows: Sequence[Mapping], family: str, metric: str = "accuracy")
     return out
 
 
+PLAIN_AT = 3e-5  # where λ = 0 (plain fine-tuning) is drawn on the log-scale λ axis
+
+
 def lambda_plot(rows: Sequence[Mapping]):
     """A :class:`ftlib.widgets.LivePlot`: accuracy against λ for both penalties; a slider picks λ."""
     from ipywidgets import Dropdown, SelectionSlider
@@ -38,11 +41,11 @@ def lambda_plot(rows: Sequence[Mapping]):
     tables = {f: lambda_table(rows, f) for f in ("weight_decay", "l2_sp")}
     fig, ax = new_figure(7.5, 3.4)
     for i, (family, table) in enumerate(tables.items()):
-        xs = [max(t["lam"], 1e-4) for t in table]  # λ = 0 drawn at 1e-4 on the log axis
+        xs = [t["lam"] if t["lam"] > 0 else PLAIN_AT for t in table]  # λ = 0 drawn at PLAIN_AT (log axis)
         ax.errorbar(xs, [100 * t["mean"] for t in table], [100 * t["std"] for t in table], fmt="o-",
                     color=f"C{i}", capsize=3, label=family.replace("_", "-"))
     ax.set_xscale("log")
-    ax.set_xlabel("λ  (leftmost point: λ = 0, plain fine-tuning)")
+    ax.set_xlabel("λ  (leftmost point, at 3e-5: λ = 0, plain fine-tuning)")
     ax.set_ylabel("target accuracy (%)")
     ax.legend(loc="lower left")
     marker, = ax.plot([], [], "s", ms=14, mfc="none", mec="k", mew=2)
