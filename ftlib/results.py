@@ -31,3 +31,12 @@ def round_floats(obj: Any, digits: int = 6) -> Any:
     if isinstance(obj, (list, tuple)):
         return [round_floats(v, digits) for v in obj]
     return obj
+
+
+def write_result(path: Path, result: dict, digits: int | None = 6) -> Path:
+    """Write a sweep's result as JSON (floats rounded to ``digits``; None leaves them as they are)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = result if digits is None else round_floats(result, digits)
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    return path

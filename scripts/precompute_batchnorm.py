@@ -18,7 +18,6 @@ For each run it also records how far block1's BatchNorm running mean moved from 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -63,15 +62,14 @@ def main(argv=None) -> None:
             rows += f.result()
             print(f"[{time.perf_counter() - started:6.0f} s] {rows[-1]['k']} {rows[-1]['seed']}", flush=True)
     from ftlib import experiments as E
-    from ftlib.results import round_floats
+    from ftlib.results import round_floats, write_result
     result = round_floats({"settings": {**setting, "methods": [EVAL_MODE, NAIVE], "baseline": EVAL_MODE,
                                   "lr": 1e-3, "threads_per_worker": 1},
                      "rows": rows, "summary": E.summarize(rows, EVAL_MODE),
                      "drift": E.summarize(rows, None, metric="bn_mean_shift"),
                      "environment": {"torch": torch.__version__}}, 4)
     result["seconds"] = round(time.perf_counter() - started)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+    write_result(out, result, digits=None)
     print(f"wrote {out} in {result['seconds']} s")
 
 

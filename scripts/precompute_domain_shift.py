@@ -24,7 +24,6 @@ and one round of pseudo-labelling on top of the fine-tuned model.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from ftlib.data import k_shot, load_fashion_mnist
 from ftlib.domain import adabn, dann, ensemble_predict, invert_noise, rotate90, self_train
 from ftlib.forgetting import stratified_head
 from ftlib.models import load_pretrained
-from ftlib.results import round_floats
+from ftlib.results import write_result
 from ftlib.training import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,12 +149,12 @@ def main(argv=None) -> None:
                            "recipe": "100 full-batch Adam steps lr 1e-3, ±2 px shift + flip, fresh head (COURSE.md)"}}
     def save(part):
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(round_floats({**result, **part}), indent=1, ensure_ascii=False) + "\n")
+        write_result(out, {**result, **part})
 
     result.update(negative(s) if args.part == "negative" else shift_part(s, on_row=save))
     result["seconds_not_reproducible"] = round(time.perf_counter() - started, 1)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(round_floats(result), indent=1, ensure_ascii=False) + "\n")
+    write_result(out, result)
     print(f"wrote {out}")
 
 

@@ -19,7 +19,6 @@ Also records source and target accuracy every 10 steps for three recipes (seed 0
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from ftlib.data import class_subset, k_shot, load_fashion_mnist
 from ftlib.forgetting import (TARGET_CLASSES, SourceReference, source_accuracy, source_data,
                               stratified_head, sweep)
 from ftlib.regularizers import ewc
-from ftlib.results import round_floats
+from ftlib.results import write_result
 from ftlib.training import evaluate, fit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,7 +96,7 @@ def main(argv=None) -> None:
     def save(rows):
         result["rows"] = rows
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(round_floats(result), indent=1, ensure_ascii=False) + "\n")
+        write_result(args.out, result)
 
     if not args.skip_curves:
         result["curves"] = curves(s)

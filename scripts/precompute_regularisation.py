@@ -21,7 +21,6 @@ Each row also has the source-task accuracy through the old head (used by lesson 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from ftlib.data import class_subset, k_shot, load_fashion_mnist
 from ftlib.forgetting import TARGET_CLASSES, SourceReference, sweep
 from ftlib.models import NetB
 from ftlib.regularizers import l2_sp
-from ftlib.results import round_floats
+from ftlib.results import write_result
 from ftlib.training import fit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,14 +103,14 @@ def main(argv=None) -> None:
     def save(rows):
         result["rows"] = rows
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(round_floats(result), indent=1, ensure_ascii=False) + "\n")
+        write_result(args.out, result)
 
     if args.part == "curves":
         result["curves"] = curves(s)
         result["settings"]["curves"] = "seed 0, k-shot as in the sweep, validation: curve_val_per_class " \
                                        "images per class (seed 10000), evaluated every curve_steps/30 steps"
         result["seconds_not_reproducible"] = round(time.perf_counter() - started, 1)
-        args.out.write_text(json.dumps(round_floats(result), indent=1, ensure_ascii=False) + "\n")
+        write_result(args.out, result)
         print(f"wrote {args.out}")
         return
     others = () if args.part == "lambda" else ("dropout", "early_stopping", "augment")

@@ -23,7 +23,6 @@ Every worker uses one thread, so results do not depend on ``--workers``.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -180,8 +179,8 @@ def main(argv=None) -> None:
     setting = SMALL if args.small else FULL
     out = args.out or ROOT / "results" / ("transfer_small.json" if args.small else "transfer.json")
     result = run(**setting, workers=args.workers)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+    from ftlib.results import write_result
+    write_result(out, result, digits=None)
     print(f"wrote {out} in {result['seconds']} s")
 
 
