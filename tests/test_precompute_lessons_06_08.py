@@ -1,13 +1,14 @@
-"""The precompute scripts of lessons 06-08 reproduce their committed small-setting results."""
+"""The precompute scripts of lessons 06-08 reproduce their committed small-setting results (within tests/results_compare.py's tolerances)."""
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.results_compare import assert_results_close
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = {
@@ -20,30 +21,12 @@ RUNS = {
 }
 
 
-def _same(a, b, path="") -> None:
-    if isinstance(a, dict):
-        assert set(a) == set(b), f"{path}: keys differ {set(a) ^ set(b)}"
-        for k in a:
-            if not k.startswith("seconds"):
-                _same(a[k], b[k], f"{path}.{k}")
-    elif isinstance(a, list):
-        assert len(a) == len(b), f"{path}: lengths differ"
-        for i, (x, y) in enumerate(zip(a, b)):
-            _same(x, y, f"{path}[{i}]")
-    elif isinstance(a, float) and isinstance(b, float) and (math.isnan(a) or math.isnan(b)):
-        assert math.isnan(a) and math.isnan(b), path
-    elif isinstance(a, float):
-        assert a == pytest.approx(b, abs=1e-4), f"{path}: {a} != {b}"
-    else:
-        assert a == b, f"{path}: {a!r} != {b!r}"
-
-
 @pytest.mark.parametrize("topic", sorted(RUNS))
 def test_script_reproduces_small_results(topic, tmp_path):
     out = tmp_path / f"{topic}_small.json"
     subprocess.run([sys.executable, *RUNS[topic], "--out", str(out)], cwd=ROOT, check=True,
                    capture_output=True, text=True)
-    _same(json.loads(out.read_text()), json.loads((ROOT / "results" / f"{topic}_small.json").read_text()))
+    assert_results_close(json.loads(out.read_text()), json.loads((ROOT / "results" / f"{topic}_small.json").read_text()))
 
 
 FULL = ["regularisation", "regularisation_lambda", "forgetting", "negative_transfer", "domain_shift_invert_noise", "domain_shift_rotate90"]

@@ -13,6 +13,7 @@ import torch
 import ftlib
 from ftlib import experiments as E
 from ftlib.widgets import unfreezing as W
+from tests.results_compare import assert_results_close
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,10 +83,6 @@ def test_widget_compute_function_and_bad_input():
         W.train_with_lrs(setup, {b: 0.0 for b in setup.blocks})
 
 
-def _comparable(result: dict) -> dict:
-    return {k: v for k, v in result.items() if k != "seconds"}
-
-
 @pytest.mark.parametrize("name, stem", [("precompute_transfer", "transfer_small"),
                                         ("precompute_batchnorm", "transfer_batchnorm_small")])
 def test_precompute_script_reproduces_its_small_result(tmp_path, name, stem):
@@ -93,7 +90,7 @@ def test_precompute_script_reproduces_its_small_result(tmp_path, name, stem):
     subprocess.run([sys.executable, str(ROOT / "scripts" / f"{name}.py"), "--small", "--out", str(out),
                     "--workers", "1"], check=True, cwd=ROOT, capture_output=True, timeout=600)
     committed = json.loads((ROOT / "results" / f"{stem}.json").read_text())
-    assert _comparable(json.loads(out.read_text())) == _comparable(committed)
+    assert_results_close(json.loads(out.read_text()), committed)
 
 
 def test_full_results_have_the_promised_settings():

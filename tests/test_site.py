@@ -32,7 +32,8 @@ def test_site_from_two_lessons_builds_offline(tmp_path, monkeypatch):
         assert f'href="{page.name}"' in index
         text = page.read_text()
         assert 'href="index.html"' in text
-        assert '"c1"># NBVAL_IGNORE_OUTPUT' not in text  # the test marker is left out of code cells
+        assert '"c1"># NBVAL_IGNORE_OUTPUT' not in text  # the test markers are left out of code cells
+        assert '"c1"># NBVAL_CHECK_OUTPUT' not in text
         assert "<img" in text or "data:image/png" in text or lesson.name.startswith("00")
     first, second = (tmp_path / "site" / (p.stem + ".html") for p in lessons)
     assert f'href="{second.name}"' in first.read_text() and f'href="{first.name}"' in second.read_text()
