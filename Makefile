@@ -54,7 +54,7 @@ pretrain: $(STAMP)
 	$(BIN)/python -m ftlib.pretrain --overwrite
 
 ## make student: student copies of the lessons in student/ (solutions replaced by stubs);
-## an edited copy is kept unless FORCE=1 (then it is saved as .bak first)
+## an edited copy is kept unless FORCE=1 (then it is kept as NAME.backup-N.ipynb first)
 student: $(STAMP)
 	$(BIN)/python scripts/make_student.py $(if $(FORCE),--force)
 

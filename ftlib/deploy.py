@@ -30,15 +30,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from ftlib.checkpoint import atomic_write_bytes, load_state, save_weights
-from ftlib.data import MEAN, STD, sha256_of
+from ftlib.checkpoint import (SidecarMismatch, atomic_write_bytes, check_safetensors_file, load_state,
+                              resolve_pair, save_weights)  # SidecarMismatch: re-exported for lesson 10
+from ftlib.data import MEAN, STD
 from ftlib.models import NetB
 
 IMAGE_SIZE = (28, 28)
 
-
-class SidecarMismatch(RuntimeError):
-    """The weights file is not the one its JSON sidecar describes."""
 
 
 # ----------------------------------------------------------------------------- save / load
@@ -70,17 +68,7 @@ def read_sidecar(stem: str | Path) -> dict:
 
 def load_model(stem: str | Path) -> tuple[NetB, dict]:
     """Rebuild the model from ``stem.json``, load ``stem.safetensors``; (model in eval mode, sidecar)."""
-    meta = read_sidecar(stem)
-    weights = Path(stem).with_suffix(".safetensors")
-    expected = meta.get("weights_sha256")
-    if expected is None:
-        raise SidecarMismatch(f"{weights.name}: the sidecar records no weights_sha256, so the weights "
-                              "cannot be checked")
-    actual = sha256_of(weights) if weights.exists() else "missing"
-    if actual != expected:
-        raise SidecarMismatch(f"{weights.name} does not match its sidecar (sha256 {actual[:12]}… vs "
-                              f"{expected[:12]}…): the two files come from different saves — an "
-                              "interrupted save or a copied file. Save the model again.")
+    weights, meta = resolve_pair(stem)   # the newest complete pair; an interrupted save falls back
     arch = dict(meta["architecture"])
     if arch.pop("name", None) != "NetB":
         raise ValueError(f"the sidecar describes a {meta['architecture'].get('name')!r}; load_model builds NetB")
@@ -305,18 +293,51 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("images", type=Path)
     p.add_argument("out", type=Path)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists (never the inputs)")
     c = sub.add_parser("card", help="print the model card of a saved model")
     c.add_argument("stem", type=Path)
     args = parser.parse_args(argv)
-    if args.command == "card":
-        print(model_card(read_sidecar(args.stem)))
-        return
-    from safetensors.torch import load_file, save_file
+    try:
+        if args.command == "card":
+            print(model_card(read_sidecar(args.stem)))
+        else:
+            _predict_command(args)
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
+        # one sentence for the person at the command line, not a traceback (issue 11)
+        print(f"ftlib.deploy {args.command}: {_one_line(exc)}", file=sys.stderr)
+        raise SystemExit(1) from None
 
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if isinstance(exc, (OSError, ValueError, TypeError)) else f"{type(exc).__name__}: {text}"
+
+
+def _predict_command(args: argparse.Namespace) -> None:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file, save
+
+    out = args.out.resolve()
+    inputs = {args.images.resolve(), *(Path(args.stem).with_suffix(s).resolve() for s in (".safetensors", ".json"))}
+    if out in inputs:
+        raise ValueError(f"the output {args.out} is one of the inputs; it would be overwritten: choose another name")
+    if out.exists() and not args.overwrite:
+        raise FileExistsError(f"{args.out} already exists; pass --overwrite to replace it (nothing was written)")
+    if not args.images.exists():
+        raise FileNotFoundError(f"images file {args.images} does not exist")
+    check_safetensors_file(args.images)
+    try:
+        images = load_file(str(args.images))
+    except (SafetensorError, OSError) as exc:
+        raise ValueError(f"{args.images} is not a safetensors file of images ({_one_line(exc)}); write one with "
+                         "ftlib.deploy.save_images(images, path)") from None
+    if "images" not in images:
+        raise ValueError(f"{args.images} holds {sorted(images)} but no tensor named 'images'; write it with "
+                         "ftlib.deploy.save_images(images, path)")
     if args.threads:
         torch.set_num_threads(args.threads)
-    logits = Predictor.load(args.stem).logits(load_file(str(args.images))["images"])
-    save_file({"logits": logits.contiguous()}, str(args.out))
+    logits = Predictor.load(args.stem).logits(images["images"])
+    atomic_write_bytes(out, save({"logits": logits.contiguous()}), overwrite=True)
 
 
 if __name__ == "__main__":

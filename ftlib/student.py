@@ -20,7 +20,7 @@ Every output is cleared (students run the copy themselves).
 Copies are written to ``student/`` with a record of what was generated
 (``student/.generated.json``, sha256 per file).  A copy whose content differs from what was
 generated has been edited by someone: it is never overwritten unless ``force=True``, and
-even then the old file is kept as ``NAME.ipynb.bak``.  ``lessons/`` is only read.
+even then the old file is kept as ``NAME.backup-N.ipynb`` (a new N each time: no version is lost).  ``lessons/`` is only read.
 """
 from __future__ import annotations
 
@@ -44,6 +44,10 @@ END = re.compile(r"^[ \t]*#\s*END SOLUTION\b")
 # `name = value  # SOLUTION` (the first "=" that is an assignment, not ==, <=, >=, !=)
 VALUE_LINE = re.compile(r"^(?P<lhs>[ \t]*[^=#<>!(]*?[^=#<>!(\s])\s*=(?!=)\s*(?P<value>.*?)\s*#\s*SOLUTION\s*$")
 CHECK_CALL = re.compile(r"([A-Za-z_][\w.]*)\.check\s*\(")
+# a comment that mentions "solution" at all must be one of the three exact markers, or the copy is refused:
+# a near miss ("# begin solution", "# SOLUTION (note)") would otherwise leak the answer into the student copy
+MENTIONS_SOLUTION = re.compile(r"#.*\bsolutions?\b", re.IGNORECASE)
+EXACT_MARKER = re.compile(r"#\s*(BEGIN SOLUTION|END SOLUTION|SOLUTION)\s*$")
 STUB = 'raise NotImplementedError("Exercise: your code here — call {handle}.hint() for a hint")'
 ANSWER = "...  # YOUR ANSWER"
 
@@ -58,6 +62,15 @@ def _handle(source: str) -> str:
     return found[-1] if found else "the exercise's"
 
 
+def _check_marker(line: str, index: int, where: str) -> None:
+    mention = MENTIONS_SOLUTION.search(line)
+    if mention and not EXACT_MARKER.search(line[mention.start():]):
+        raise StudentCopyError(f"{where}: line {index + 1} looks like a solution marker but is not one of "
+                               f"'# BEGIN SOLUTION', '# END SOLUTION' or 'x = value  # SOLUTION' (upper case, "
+                               f"nothing after it): {line.strip()!r}. Fix it, or the solution would leak into "
+                               "the student copy (no copy was written).")
+
+
 def make_student_source(source: str, where: str = "cell") -> tuple[str, int]:
     """Replace the solutions in one code cell's source; return (new source, number replaced)."""
     handle = _handle(source)
@@ -69,6 +82,7 @@ def make_student_source(source: str, where: str = "cell") -> tuple[str, int]:
     i = 0
     while i < len(lines):
         line = lines[i]
+        _check_marker(line, i, where)
         begin = BEGIN.match(line)
         if begin:
             j = i + 1
@@ -126,20 +140,42 @@ class CopyResult:
     path: Path
 
 
+def backup_path(target: Path) -> Path:
+    """The first free ``NAME.backup-N.ipynb`` beside ``target``: every edited version is kept, none replaced."""
+    n = 1
+    while (candidate := target.with_name(f"{target.stem}.backup-{n}{target.suffix}")).exists():
+        n += 1
+    return candidate
+
+
+def _refuse_lesson_folders(lessons: list[Path], out_dir: Path) -> None:
+    out = out_dir.resolve()
+    for lesson in lessons:
+        folder = Path(lesson).resolve().parent
+        if out == folder:
+            raise StudentCopyError(f"the output folder {out_dir} is the folder of the lessons themselves, "
+                                   f"{folder}: the student copies would replace the instructor's lessons. "
+                                   "Choose another folder, e.g. --out student (nothing was written).")
+
+
 def write_student_copies(lessons: list[Path], out_dir: Path, *, force: bool = False) -> list[CopyResult]:
     """Write a student copy of every lesson into ``out_dir`` (see the module docstring)."""
     import nbformat
 
+    from ftlib.checkpoint import atomic_write_bytes
+
     out_dir = Path(out_dir)
+    _refuse_lesson_folders(lessons, out_dir)
+    copies = []
+    for lesson in lessons:  # every copy is made before anything is written: a malformed marker writes nothing
+        lesson = Path(lesson)
+        copy, stubs = make_student_notebook(nbformat.read(lesson, as_version=4), lesson.name)
+        copies.append((lesson, (nbformat.writes(copy) + "\n").encode(), stubs))
     out_dir.mkdir(parents=True, exist_ok=True)
     record_path = out_dir / RECORD
     record: dict[str, str] = json.loads(record_path.read_text()) if record_path.exists() else {}
     results = []
-    for lesson in lessons:
-        lesson = Path(lesson)
-        nb = nbformat.read(lesson, as_version=4)
-        copy, stubs = make_student_notebook(nb, lesson.name)
-        data = (nbformat.writes(copy) + "\n").encode()
+    for lesson, data, stubs in copies:
         target = out_dir / lesson.name
         status = "written"
         if target.exists():
@@ -150,11 +186,12 @@ def write_student_copies(lessons: list[Path], out_dir: Path, *, force: bool = Fa
                 if not force:
                     results.append(CopyResult(lesson.name, "kept-edited", stubs, target))
                     continue
-                shutil.copy2(target, target.with_name(target.name + ".bak"))
+                backup = backup_path(target)
+                shutil.copy2(target, backup)
                 status = "overwritten-edited"
         if status != "unchanged":
-            target.write_bytes(data)
+            atomic_write_bytes(target, data, overwrite=True)
         record[lesson.name] = _sha256(data)
         results.append(CopyResult(lesson.name, status, stubs, target))
-    record_path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+        atomic_write_bytes(record_path, (json.dumps(record, indent=1, sort_keys=True) + "\n").encode(), overwrite=True)
     return results

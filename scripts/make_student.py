@@ -4,7 +4,7 @@ Usage: python scripts/make_student.py [--force] [--out DIR] [lessons/NN_x.ipynb 
 
 Solutions (``# BEGIN SOLUTION`` ... ``# END SOLUTION`` and ``x = value  # SOLUTION``) become
 stubs; lessons/ is only read.  A copy you have edited is kept unless --force (then the old
-file is saved as NAME.ipynb.bak).  See ftlib/student.py.
+file is saved as NAME.backup-N.ipynb, a new N each time).  See ftlib/student.py.
 """
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ MESSAGES = {
     "written": "written",
     "unchanged": "up to date",
     "kept-edited": "KEPT: you edited this copy since it was generated; rerun with --force to replace "
-                   "it (the edited file is then saved as .bak)",
-    "overwritten-edited": "replaced an edited copy (the edited file is saved as .bak)",
+                   "it (the edited file is then kept as NAME.backup-N.ipynb)",
+    "overwritten-edited": "replaced an edited copy (the edited file is kept as NAME.backup-N.ipynb)",
 }
 
 

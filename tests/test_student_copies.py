@@ -125,9 +125,15 @@ def test_copies_never_overwrite_an_edited_copy(tmp_path):
     nbformat.write(nb_lesson, lesson)
     assert write_student_copies([lesson], out)[0].status == "kept-edited"
     assert copy.read_text() == edited
-    # ... unless forced, and then a .bak copy is kept
+    # ... unless forced, and then the edited version is kept as a numbered backup
     assert write_student_copies([lesson], out, force=True)[0].status == "overwritten-edited"
-    assert (out / "01_x.ipynb.bak").read_text() == edited and "another" in copy.read_text()
+    assert (out / "01_x.backup-1.ipynb").read_text() == edited and "another" in copy.read_text()
+    # forced twice: the first edit survives beside the second (issue 11: every edited version is kept)
+    second = copy.read_text().replace("...  # YOUR ANSWER", "43  # second try")
+    copy.write_text(second)
+    assert write_student_copies([lesson], out, force=True)[0].status == "overwritten-edited"
+    assert (out / "01_x.backup-1.ipynb").read_text() == edited
+    assert (out / "01_x.backup-2.ipynb").read_text() == second
     # a copy that was never generated here (no record) is not overwritten either
     (out / RECORD).unlink()
     copy.write_text(edited)
@@ -231,3 +237,30 @@ def test_student_copy_runs(lesson, student_dir, monkeypatch):
     if stub_cells:
         assert "not answered yet" in "\n".join(texts), \
             f"student copy of {lesson.name} has {stub_cells} stub cells but no checker said 'not answered yet'"
+
+
+@pytest.mark.parametrize("marker", ["# begin solution", "# Begin Solution", "# SOLUTION (note)", "# solution",
+                                    "# END solution", "# BEGIN SOLUTIONS"])
+def test_near_miss_solution_markers_are_refused_not_leaked(tmp_path, marker):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(f"def f(x):\n    {marker}\n    return 42 * x\n    # END SOLUTION\nex.f.check(f)"
+                                          if "begin" in marker.lower() else f"answer = 42  {marker}\nex.a.check(answer)")]
+    lesson = tmp_path / "lessons" / "01_x.ipynb"
+    lesson.parent.mkdir()
+    nbformat.write(nb, lesson)
+    with pytest.raises(StudentCopyError, match="looks like a solution marker"):
+        write_student_copies([lesson], tmp_path / "student")
+    assert not (tmp_path / "student" / "01_x.ipynb").exists(), "nothing was written"
+
+
+def test_the_lessons_folder_is_refused_as_output(tmp_path):
+    lesson = tmp_path / "lessons" / "01_x.ipynb"
+    lesson.parent.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("answer = 1  # SOLUTION")]
+    nbformat.write(nb, lesson)
+    before = lesson.read_bytes()
+    for out in (tmp_path / "lessons", tmp_path / "lessons" / ".." / "lessons", tmp_path / "lessons" / "."):
+        with pytest.raises(StudentCopyError, match="replace the instructor's lessons"):
+            write_student_copies([lesson], out)
+    assert lesson.read_bytes() == before
