@@ -109,6 +109,7 @@ def save_weights(model: nn.Module, stem: str | Path, meta: dict, overwrite: bool
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     data = save(state)
     meta = {**meta, "weights_file": weights.name, "weights_sha256": hashlib.sha256(data).hexdigest()}
+    meta["sidecar_sha256"] = sidecar_digest(meta)
     for path in (weights, sidecar):
         _remove_stale_temporaries(path)
     new_weights = _write_temporary(weights, data)
@@ -131,6 +132,21 @@ def save_weights(model: nn.Module, stem: str | Path, meta: dict, overwrite: bool
     for path in (weights, sidecar):
         path.with_name(path.name + PREVIOUS).unlink(missing_ok=True)
     return weights, sidecar
+
+
+def sidecar_digest(meta: dict) -> str:
+    """sha256 of the sidecar's own contents (all but this field): an edit after saving is detected."""
+    body = {k: v for k, v in meta.items() if k != "sidecar_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def check_sidecar(meta: dict, name: str) -> None:
+    """A sidecar edited by hand (class names, normalisation, architecture) would load and predict wrongly."""
+    recorded = meta.get("sidecar_sha256")
+    if recorded is not None and recorded != sidecar_digest(meta):
+        raise SidecarMismatch(f"{name} was edited after the model was saved (its contents no longer match the "
+                              "checksum recorded in it), so its class names or normalisation may not be the ones "
+                              "the weights were trained with: restore the original file, or save the model again")
 
 
 def _matches(weights: Path, sidecar: Path) -> dict | None:
@@ -158,10 +174,12 @@ def resolve_pair(stem: str | Path) -> tuple[Path, dict]:
                                 "(it writes the weights and the sidecar together)")
     meta = _matches(weights, sidecar)
     if meta is not None:
+        check_sidecar(meta, sidecar.name)
         return weights, meta
     prev_weights, prev_sidecar = (p.with_name(p.name + PREVIOUS) for p in (weights, sidecar))
     meta = _matches(prev_weights, prev_sidecar)
     if meta is not None:
+        check_sidecar(meta, prev_sidecar.name)
         warnings.warn(f"the last save of {stem.name} was interrupted; loading the previous complete save "
                       f"({prev_weights.name} + {prev_sidecar.name}). Save the model again.", stacklevel=2)
         return prev_weights, meta

@@ -119,21 +119,25 @@ def to_input(images: torch.Tensor) -> torch.Tensor:
 
 
 def check_labels(y: torch.Tensor, num_classes: int) -> None:
-    """Raise a clear error when labels are not integers in [0, num_classes)."""
-    if y.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
-        raise TypeError(f"labels must be integer class indices, got dtype {y.dtype}")
-    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= num_classes):
-        raise ValueError(f"labels must lie in [0, {num_classes - 1}] for a {num_classes}-class head, "
-                         f"got values from {int(y.min())} to {int(y.max())}; relabel with "
-                         "ftlib.class_subset or replace the head with the right number of classes")
+    """Raise a clear error when labels are not integer class indices in [0, num_classes) (ftlib.guards)."""
+    from ftlib.guards import as_labels  # the one home of the label check
+
+    as_labels(y, num_classes)
 
 
 def class_subset(x: torch.Tensor, y: torch.Tensor, classes: Sequence[int],
                  relabel: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """Keep the given classes; with ``relabel`` they become 0..len(classes)-1 in the order given."""
     classes = list(classes)
+    if not classes:
+        raise ValueError("classes is empty: name at least one class to keep")
     if len(set(classes)) != len(classes):
         raise ValueError(f"classes contains duplicates: {classes}")
+    present = set(torch.unique(y).tolist())
+    unknown = [c for c in classes if c not in present]
+    if unknown:
+        raise ValueError(f"class {unknown[0]} does not occur in y (its classes are {sorted(present)}): "
+                         "check the class numbers" + (" — Fashion-MNIST has classes 0 to 9" if max(present) <= 9 else ""))
     lookup = torch.full((int(max(max(classes), int(y.max()))) + 1,), -1, dtype=torch.int64)
     lookup[torch.as_tensor(classes)] = torch.arange(len(classes))
     keep = lookup[y] >= 0
@@ -173,6 +177,9 @@ def train_val_split(x: torch.Tensor, y: torch.Tensor, val_fraction: float = 0.1,
         val_idx.append(idx[:n_val])
         train_idx.append(idx[n_val:])
     tr, va = torch.cat(train_idx), torch.cat(val_idx)
+    if len(tr) == 0:
+        raise ValueError(f"val_fraction={val_fraction} leaves no training examples ({len(y)} examples, at least one "
+                         "per class goes to validation): use a smaller val_fraction or more examples")
     return (x[tr], y[tr]), (x[va], y[va])
 
 

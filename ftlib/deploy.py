@@ -72,8 +72,18 @@ def load_model(stem: str | Path) -> tuple[NetB, dict]:
     arch = dict(meta["architecture"])
     if arch.pop("name", None) != "NetB":
         raise ValueError(f"the sidecar describes a {meta['architecture'].get('name')!r}; load_model builds NetB")
-    model = NetB(**arch)
-    model.load_state_dict(load_state(weights))
+    names, classes = meta.get("class_names"), meta.get("classes")
+    if names is not None and len(names) != arch.get("num_classes"):
+        raise SidecarMismatch(f"the sidecar names {len(names)} classes but describes a {arch.get('num_classes')}-class "
+                              "head: fix class_names, or save the model again")
+    if classes is not None and names is not None and len(classes) != len(names):
+        raise SidecarMismatch(f"the sidecar lists {len(classes)} classes but {len(names)} class names")
+    try:
+        model = NetB(**arch)
+        model.load_state_dict(load_state(weights))
+    except (TypeError, RuntimeError) as exc:
+        raise SidecarMismatch(f"the weights do not fit the architecture the sidecar describes ({arch}): "
+                              f"{str(exc).splitlines()[0]}") from None
     return model.eval(), meta
 
 

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ftlib.augment import Augment
+from ftlib import guards
 from ftlib.training import as_float_input, fit, predict
 
 _BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
@@ -142,15 +143,17 @@ def dann(model: nn.Module, x_source: torch.Tensor, y_source: torch.Tensor, x_tar
         raise ValueError(f"lam must be >= 0, got {lam}")
     if not hasattr(model, "features") or not hasattr(model, "head"):
         raise TypeError("dann needs a model with .features(x) and .head (like ftlib.NetB)")
+    y_source = guards.as_labels(y_source, model.head.out_features, n=len(x_source))
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     disc = domain_classifier(model.head.in_features)
     reverse = GradientReversal(0.0)
     params = [p for p in model.parameters() if p.requires_grad] + list(disc.parameters())
     opt = torch.optim.Adam(params, lr=lr)
-    xs, xt = as_float_input(x_source), as_float_input(x_target)
+    xs, xt = as_float_input(guards.check_inputs(x_source)), as_float_input(guards.check_inputs(x_target))
     log = {"task_loss": [], "domain_loss": [], "domain_acc": []}
-    model.train()
+    divergence = guards.DivergenceGuard(lambda: f"{lr:.3g}")
+    guards.training_mode(model)
     for step in range(steps):
         reverse.alpha = lam * (2.0 / (1.0 + torch.exp(torch.tensor(-10.0 * step / max(1, steps))).item()) - 1.0)
         i = torch.randint(len(xs), (batch_size,), generator=g)
@@ -163,9 +166,8 @@ def dann(model: nn.Module, x_source: torch.Tensor, y_source: torch.Tensor, x_tar
         dom_logits = disc(reverse(torch.cat([fs, ft])))
         dom_y = torch.cat([torch.zeros(batch_size), torch.ones(batch_size)]).long()
         domain = F.cross_entropy(dom_logits, dom_y)
-        opt.zero_grad(set_to_none=True)
-        (task + domain).backward()
-        opt.step()
+        divergence.check(step, (task + domain).detach())  # DANN's two losses, one shared guard
+        guards.update(opt, task + domain)
         log["task_loss"].append(task.item())
         log["domain_loss"].append(domain.item())
         log["domain_acc"].append((dom_logits.argmax(1) == dom_y).float().mean().item())

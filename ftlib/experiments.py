@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ftlib import guards
 from ftlib.augment import shift_flip
 from ftlib.results import load_result
 from ftlib.data import class_subset, k_shot, load_fashion_mnist, to_input
@@ -129,15 +130,16 @@ def naive_frozen(lr: float = 1e-3, steps: int = 100, weights: str = "netb_source
             getattr(model, name).requires_grad_(False)
         optimizer = torch.optim.Adam(model.head.parameters(), lr=lr)
         inputs, augment = to_input(x), shift_flip()
+        y = guards.as_labels(y, model.head.out_features, n=len(inputs))
         generator = torch.Generator().manual_seed(seed)
-        for _ in range(steps):
+        divergence = guards.DivergenceGuard(lambda: f"{lr:.3g}")
+        for step in range(steps):
             order = torch.randperm(len(inputs), generator=generator)  # full batch, as fit draws it
             xb, yb = augment(inputs[order], generator), y[order]
-            model.train()  # the trap: frozen BatchNorm layers are back in training mode
+            model.train()  # the trap: frozen BatchNorm layers are back in training mode (no guards.training_mode)
             loss = F.cross_entropy(model(xb), yb)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            divergence.check(step, loss.detach())
+            guards.update(optimizer, loss)
         return model
     return run
 

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ftlib import guards
 from ftlib.data import class_subset, load_fashion_mnist
 from ftlib.freezing import block_names, freeze_to
 from ftlib.models import load_pretrained, replace_head
@@ -62,6 +63,7 @@ def source_accuracy(model: nn.Module, source_head: nn.Module, x: torch.Tensor, y
 def probe_accuracy(model: nn.Module, x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor,
                    y_test: torch.Tensor, steps: int = 300, lr: float = 0.05, seed: int = 0) -> float:
     """A fresh linear probe on the current features: what the representation still knows."""
+    y_train = guards.as_labels(y_train, n=len(x_train))
     f_train, f_test = features(model, x_train), features(model, x_test)
     mean, std = f_train.mean(0), f_train.std(0) + 1e-6
     f_train, f_test = (f_train - mean) / std, (f_test - mean) / std
@@ -71,11 +73,11 @@ def probe_accuracy(model: nn.Module, x_train: torch.Tensor, y_train: torch.Tenso
         probe.weight.copy_(0.01 * torch.randn(probe.weight.shape, generator=g))
         probe.bias.zero_()
     opt = torch.optim.Adam(probe.parameters(), lr=lr)
-    for _ in range(steps):
+    divergence = guards.DivergenceGuard(lambda: f"{lr:.3g}")
+    for step in range(steps):
         loss = F.cross_entropy(probe(f_train), y_train) + 1e-3 * probe.weight.pow(2).sum()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        divergence.check(step, loss.detach())
+        guards.update(opt, loss)
     with torch.no_grad():
         return (probe(f_test).argmax(1) == y_test).float().mean().item()
 

@@ -36,7 +36,9 @@ from __future__ import annotations
 import copy
 import io
 import math
+import atexit
 import threading
+import weakref
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +49,7 @@ from torch import nn
 
 from ftlib.data import check_labels
 from ftlib.freezing import block_names, set_frozen_bn_eval
+from ftlib import guards
 from ftlib.training import TrainingDiverged, as_float_input, evaluate
 
 __all__ = ["LiveTrainer", "LiveTrainingView", "LiveHistory"]
@@ -102,8 +105,8 @@ class LiveTrainer:
                  chunk_steps: int = 5, batch_size: int | None = 64, optimizer: str = "adam",
                  weight_decay: float = 0.0, augment: Callable | None = None,
                  eval_every: int | None = None, max_steps: int | None = None, seed: int = 0) -> None:
-        if len(x) != len(y) or len(x) == 0:
-            raise ValueError(f"need as many labels as inputs and at least one of each, got {len(x)} and {len(y)}")
+        x = guards.check_inputs(x)
+        y = guards.as_labels(y, n=len(x))
         if chunk_steps < 1:
             raise ValueError(f"chunk_steps must be at least 1, got {chunk_steps}")
         if optimizer not in ("adam", "sgd"):
@@ -112,7 +115,7 @@ class LiveTrainer:
         self.x, self.y = as_float_input(x), y
         self.val = None if val is None else (as_float_input(val[0]), val[1])
         self.chunk_steps = chunk_steps
-        self.batch_size = len(x) if batch_size is None else min(batch_size, len(x))
+        self.batch_size = guards.check_batch_size(batch_size, len(x))
         self.optimizer_name, self.weight_decay = optimizer, weight_decay
         self.augment, self.seed = augment, seed
         self.eval_every = eval_every or chunk_steps
@@ -190,6 +193,7 @@ class LiveTrainer:
         self._order = torch.empty(0, dtype=torch.long)
         self._pos = 0
         self.history = LiveHistory()
+        self._divergence = guards.DivergenceGuard(self._fmt_lrs)
 
     # -- controls -------------------------------------------------------------------------------
     def set_lr(self, group: str, lr: float) -> None:
@@ -248,22 +252,19 @@ class LiveTrainer:
             if self.augment is not None:
                 xb = self.augment(xb, self.generator)
             device = next(self.model.parameters()).device
-            self.model.train()
-            set_frozen_bn_eval(self.model)
+            guards.training_mode(self.model)
             logits = self.model(xb.to(device))
             yb = yb.to(device)
-            if not self.history.step:
-                check_labels(yb, logits.shape[1])
-            loss = F.cross_entropy(logits, yb)
-            value = loss.item()
             step = self.steps_done
-            if not math.isfinite(value):
-                raise TrainingDiverged(f"the loss became {value} at step {step} with learning rates "
-                                       f"{self._fmt_lrs()}: training diverged. Lower a learning rate and "
-                                       "press reset.")
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
+            if not self.history.step:
+                check_labels(self.y, logits.shape[1])  # every label, once
+                guards.check_optimizer(self.model, self.optimizer)
+            loss = F.cross_entropy(logits, yb)
+            try:
+                value = self._divergence.check(step, loss.detach())
+            except TrainingDiverged as exc:
+                raise TrainingDiverged(f"{exc} Lower a learning rate and press reset.") from None
+            guards.update(self.optimizer, loss)
             h = self.history
             h.step.append(step)
             h.loss.append(value)
@@ -307,7 +308,7 @@ class LiveTrainer:
                     break
                 self.train_step()
                 done += 1
-        except TrainingDiverged as exc:
+        except (TrainingDiverged, ValueError) as exc:  # shown in the view, not a dead thread
             self.state, self.error = "error", str(exc)
         if self.max_steps is not None and self.steps_done >= self.max_steps and self.state == "running":
             self.state = "done"
@@ -403,6 +404,39 @@ class _Plot:
         return buf.getvalue()
 
 
+_RUNNING_VIEWS: "weakref.WeakSet[LiveTrainingView]" = weakref.WeakSet()
+_AT_EXIT_REGISTERED = False
+
+
+def _stop_all_views() -> None:
+    """At interpreter exit: pause every training view and wait for its thread, so the process ends
+    cleanly instead of aborting with a thread still inside torch ("terminate called ...")."""
+    for view in list(_RUNNING_VIEWS):
+        view.trainer.pause()
+        view.wait(timeout=30)
+
+
+def _stop_at_exit(view: "LiveTrainingView") -> None:
+    global _AT_EXIT_REGISTERED
+    _RUNNING_VIEWS.add(view)
+    if not _AT_EXIT_REGISTERED:  # registered on the first start, not at import time
+        atexit.register(_stop_all_views)
+        _AT_EXIT_REGISTERED = True
+
+
+def _background_loop(ref: "weakref.ReferenceType[LiveTrainingView]") -> None:
+    """The training thread: chunk after chunk while the view exists and is running."""
+    while True:
+        view = ref()
+        if view is None or view.trainer.state != "running" or not view._chunk():
+            break
+        del view
+        time.sleep(0.001)  # let the kernel's thread take the GIL and handle widget messages
+    view = ref()
+    if view is not None:
+        view.redraw()
+
+
 class LiveTrainingView:
     """The widget around :class:`LiveTrainer`: start / pause / reset, an lr slider per group, a live plot.
 
@@ -440,7 +474,10 @@ class LiveTrainingView:
         if self._thread is not None and self._thread.is_alive() and self.trainer.state != "running":
             self.wait(timeout=30)  # a loop that was told to stop is finishing its step
         if self.trainer.start():
-            self._thread = threading.Thread(target=self._loop, name="ftlib-live-training", daemon=True)
+            _stop_at_exit(self)
+            # the thread holds only a weak reference: a view that is dropped stops training
+            self._thread = threading.Thread(target=_background_loop, args=(weakref.ref(self),),
+                                            name="ftlib-live-training", daemon=True)
             self._thread.start()
         self._refresh()
 
@@ -478,19 +515,18 @@ class LiveTrainingView:
     def history(self) -> LiveHistory:
         return self.trainer.history
 
-    def _loop(self) -> None:
+    def _chunk(self) -> bool:
+        """One chunk of background training and, now and then, a redraw; False when the loop should end."""
         trainer = self.trainer
         try:
-            while trainer.state == "running":
-                trainer.train_chunk()
-                now = time.monotonic()
-                if now - self._last_draw >= self.min_redraw_s or trainer.state != "running":
-                    self.redraw()
-                time.sleep(0.001)  # let the kernel's thread take the GIL and handle widget messages
+            trainer.train_chunk()
+            now = time.monotonic()
+            if now - self._last_draw >= self.min_redraw_s or trainer.state != "running":
+                self.redraw()
         except Exception as exc:  # show it rather than dying silently in a thread
             trainer.state, trainer.error = "error", f"{type(exc).__name__}: {exc}"
-        finally:
             self.redraw()
+        return trainer.state == "running"
 
     # -- widgets -----------------------------------------------------------------------------------
     def redraw(self) -> None:

@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ftlib import guards
+from ftlib.data import check_labels
 from ftlib.freezing import set_frozen_bn_eval, trainable_params
 from ftlib.training import as_float_input
 
@@ -97,35 +99,35 @@ def lr_find(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, start_lr: flo
     if not params:
         raise ValueError("the model has no trainable parameters (everything is frozen), so there is no "
                          "learning rate to find. Unfreeze something first: ftlib.unfreeze(model).")
-    if len(x) != len(y) or len(x) == 0:
-        raise ValueError(f"need as many labels as inputs and at least one of each, got {len(x)} and {len(y)}")
+    x = guards.check_inputs(x)
+    y = guards.as_labels(y, n=len(x))
     lrs = exponential_lrs(start_lr, end_lr, num_steps)
     saved = copy.deepcopy(model.state_dict())
     was_training = model.training
     optimizer = (make_optimizer or (lambda p, lr: torch.optim.Adam(p, lr=lr)))(params, lrs[0])
     inputs = as_float_input(x)
     n = len(inputs)
-    batch = n if batch_size is None else min(batch_size, n)
+    batch = guards.check_batch_size(batch_size, n)
     generator = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device
     tried, raw, smooth = [], [], []
     avg, best, diverged = 0.0, float("inf"), False
     try:
-        model.train()
-        set_frozen_bn_eval(model)
+        guards.training_mode(model)
         for i, lr in enumerate(lrs):
             for g in optimizer.param_groups:
                 g["lr"] = lr
             idx = torch.randperm(n, generator=generator)[:batch]
             xb = inputs[idx] if augment is None else augment(inputs[idx], generator)
-            loss = F.cross_entropy(model(xb.to(device)), y[idx].to(device))
+            logits = model(xb.to(device))
+            if i == 0:
+                check_labels(y, logits.shape[1])  # every label, once
+            loss = F.cross_entropy(logits, y[idx].to(device))
             value = loss.item()
-            if not math.isfinite(value):
+            if not math.isfinite(value):   # the range test *wants* to find where training diverges
                 diverged = True
                 break
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            guards.update(optimizer, loss)
             avg = beta * avg + (1 - beta) * value
             s = avg / (1 - beta ** (i + 1))
             tried.append(lr)

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ftlib import guards
 from ftlib.training import as_float_input
 
 LAYERS = ("block1", "block2", "block3", "pooled")
@@ -75,17 +76,18 @@ def train_probe(features: torch.Tensor, y: torch.Tensor, num_classes: int | None
     """A linear classifier on fixed ``features`` (N, D): zero init, full-batch Adam, ``steps`` steps."""
     if features.ndim != 2 or len(features) != len(y):
         raise ValueError(f"need features of shape (N, D) and N labels, got {tuple(features.shape)} and {len(y)}")
+    y = guards.as_labels(y, num_classes, n=len(features))
     num_classes = int(y.max()) + 1 if num_classes is None else num_classes
     probe = nn.Linear(features.shape[1], num_classes)
     nn.init.zeros_(probe.weight)
     nn.init.zeros_(probe.bias)
     opt = torch.optim.Adam(probe.parameters(), lr=lr, weight_decay=weight_decay)
+    divergence = guards.DivergenceGuard(lambda: f"{lr:.3g}")
     with torch.enable_grad():
-        for _ in range(steps):
+        for step in range(steps):
             loss = F.cross_entropy(probe(features), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            divergence.check(step, loss.detach())
+            guards.update(opt, loss)
     return probe.requires_grad_(False)
 
 

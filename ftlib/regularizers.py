@@ -66,10 +66,18 @@ def match_reference(model: nn.Module, reference: Mapping[str, torch.Tensor],
                          "the reference is a different architecture")
 
 
+def _prefixes(exclude: Iterable[str] | str) -> tuple[str, ...]:
+    """Name prefixes to skip; a single string is one prefix ("block1"), not a set of letters."""
+    prefixes = (exclude,) if isinstance(exclude, str) else tuple(exclude)
+    if any(not isinstance(p, str) or not p for p in prefixes):
+        raise TypeError(f"exclude must be parameter-name prefixes such as ('head.',), got {exclude!r}")
+    return prefixes
+
+
 def weight_decay(lam: float, exclude: Iterable[str] = ()) -> Regularizer:
     """``λ·Σ‖θ‖²`` over all parameters (except names starting with an ``exclude`` prefix)."""
     lam = _check_lambda("lam", lam)
-    prefixes = tuple(exclude)
+    prefixes = _prefixes(exclude)
 
     def penalty(model: nn.Module) -> torch.Tensor:
         terms = [p.pow(2).sum() for n, p in model.named_parameters()
@@ -119,7 +127,7 @@ def fisher_diagonal(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch
 
     if len(x) != len(y) or len(x) == 0:
         raise ValueError(f"need as many labels as inputs and at least one, got {len(x)} and {len(y)}")
-    prefixes = tuple(exclude) or ("\0",)
+    prefixes = _prefixes(exclude) or ("\0",)
     was_training = model.training
     model.eval()
     params = {n: p.detach() for n, p in model.named_parameters() if not n.startswith(prefixes)}

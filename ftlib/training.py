@@ -16,14 +16,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ftlib import guards
 from ftlib.data import check_labels, to_input
 from ftlib.freezing import set_frozen_bn_eval, trainable_params
+from ftlib.guards import TrainingDiverged  # noqa: F401  (re-exported: ftlib.TrainingDiverged)
 
 Regularizer = Callable[[nn.Module], torch.Tensor]
-
-
-class TrainingDiverged(FloatingPointError):
-    """The loss became NaN or infinite during training."""
 
 
 @dataclass
@@ -58,7 +56,9 @@ class History:
 
 
 def as_float_input(x: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, 28, 28) images become normalised floats; float (N, C, H, W) pass through."""
+    """uint8 (N, 28, 28) images become normalised floats; float (N, C, H, W) pass through, after
+    :func:`ftlib.guards.check_inputs` has ruled out value ranges that cannot be right."""
+    x = guards.check_inputs(x)
     if x.dtype == torch.uint8:
         return to_input(x)
     if not torch.is_floating_point(x):
@@ -74,14 +74,6 @@ def make_optimizer(model: nn.Module, lr: float, weight_decay: float = 0.0) -> to
                          "would do nothing. Unfreeze something first: ftlib.unfreeze(model) or "
                          "ftlib.freeze_to(model, n).")
     return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-
-
-def check_optimizer(optimizer: torch.optim.Optimizer) -> None:
-    """An optimizer whose parameters are all frozen (or absent) is an error, not a no-op."""
-    if not any(p.requires_grad for g in optimizer.param_groups for p in g["params"]):
-        raise ValueError("the optimizer has no trainable parameters: every parameter it holds has "
-                         "requires_grad=False. Unfreeze the blocks you want to train, then build the "
-                         "optimizer again (or let fit build it).")
 
 
 def cosine_schedule(optimizer: torch.optim.Optimizer, total_steps: int) -> torch.optim.lr_scheduler.LRScheduler:
@@ -116,6 +108,22 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
             "accuracy": (logits.argmax(1) == y).float().mean().item()}
 
 
+def _check_validation(val, eval_every, patience) -> None:
+    """``val``, ``eval_every`` and ``patience`` only work together; alone they would silently do nothing."""
+    if val is not None and not eval_every:
+        raise ValueError("val= was given without eval_every=, so the validation set would never be used: "
+                         "add eval_every=10 (evaluate every 10 steps)")
+    if eval_every is not None and (isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 1):
+        raise ValueError(f"eval_every must be a whole number >= 1, got {eval_every!r}")
+    if eval_every and val is None:
+        raise ValueError("eval_every= was given without val=(x_val, y_val): there is nothing to evaluate on")
+    if patience is not None and val is None:
+        raise ValueError("patience= (early stopping) needs val=(x_val, y_val) and eval_every=: without a "
+                         "validation set there is nothing to stop on")
+    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 0):
+        raise ValueError(f"patience must be a whole number >= 0, got {patience!r}")
+
+
 def _batch_indices(n: int, batch_size: int, generator: torch.Generator):
     while True:
         order = torch.randperm(n, generator=generator)
@@ -143,17 +151,20 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: int | None
     """
     if (steps is None) == (epochs is None):
         raise ValueError("give exactly one of steps= or epochs=")
-    if len(x) != len(y) or len(x) == 0:
-        raise ValueError(f"need as many labels as inputs and at least one of each, got {len(x)} and {len(y)}")
-    inputs = as_float_input(x)
+    inputs = as_float_input(guards.check_inputs(x))
+    if len(inputs) == 0:
+        raise ValueError("there are no training examples (an empty training set): check the subset you selected")
+    y = guards.as_labels(y, n=len(inputs))
+    guards.check_model_dtype(model)
     n = len(inputs)
-    batch = n if batch_size is None else min(batch_size, n)
+    batch = guards.check_batch_size(batch_size, n)
     total = steps if steps is not None else epochs * max(1, n // batch)
-    if total < 0:
-        raise ValueError(f"steps must be non-negative, got {total}")
+    if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+        raise ValueError(f"steps and epochs must be whole numbers >= 0, got {total!r}")
+    _check_validation(val, eval_every, patience)
     if optimizer is None:
         optimizer = make_optimizer(model, lr, weight_decay)
-    check_optimizer(optimizer)
+    guards.check_optimizer(model, optimizer)
     scheduler = cosine_schedule(optimizer, total) if schedule == "cosine" else \
         schedule(optimizer, total) if callable(schedule) else None
     if schedule is not None and scheduler is None:
@@ -164,12 +175,12 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: int | None
     batches = _batch_indices(n, batch, generator)
     best_state, best_loss, bad_evals = None, float("inf"), 0
     start_step = history.step[-1] + 1 if history.step else 0
+    divergence = guards.DivergenceGuard(lambda: guards.lr_text(optimizer))
     started = time.perf_counter()
     from tqdm.auto import tqdm
     bar = tqdm(total=total, disable=not progress, desc="fit", leave=False, mininterval=0.5)
     try:
-        model.train()
-        set_frozen_bn_eval(model)
+        guards.training_mode(model)
         for i in range(total):
             step = start_step + i
             idx = next(batches)
@@ -178,19 +189,11 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: int | None
                 xb = augment(xb, generator)
             logits = model(xb.to(device))
             if i == 0:
-                check_labels(yb, logits.shape[1])
-            loss = F.cross_entropy(logits, yb.to(device))
-            if regularizer is not None:
-                loss = loss + regularizer(model)
-            value = loss.item()
-            if not math.isfinite(value):
-                raise TrainingDiverged(
-                    f"the loss became {value} at step {step} with learning rate "
-                    f"{optimizer.param_groups[0]['lr']:.3g}: training diverged. Try a smaller learning "
-                    f"rate (for example {optimizer.param_groups[0]['lr'] / 10:.3g}).")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+                check_labels(y, logits.shape[1])  # every label, once, against the head's size
+            task = F.cross_entropy(logits, yb.to(device))
+            penalty = regularizer(model) if regularizer is not None else None
+            value = divergence.check(step, task.detach(), None if penalty is None else penalty.detach())
+            guards.update(optimizer, task if penalty is None else task + penalty)
             history.step.append(step)
             history.loss.append(value)
             history.lr.append(optimizer.param_groups[0]["lr"])
@@ -212,6 +215,7 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: int | None
                         break
             if callback is not None:
                 callback(step, history)
+                guards.check_optimizer(model, optimizer)  # a callback that unfreezes needs the params held
     finally:
         bar.close()
         history.seconds += time.perf_counter() - started

@@ -148,3 +148,38 @@ def test_a_kill_after_every_single_step_of_a_save_leaves_a_loadable_pair(tmp_pat
             break
     print("after each file-system call:", outcomes)
     assert outcomes[-1] == "new" and "old (from .prev)" in outcomes, outcomes
+
+
+@pytest.mark.parametrize("edit", [
+    lambda m: m.update(class_names=["Shirt", "Sandal", "Sneaker", "Bag", "Ankle boot"]),  # two names swapped
+    lambda m: m["normalisation"].update(mean=0.5),
+    lambda m: m.update(classes=[0, 1, 2, 3, 4]),
+])
+def test_a_sidecar_edited_after_saving_is_refused(tmp_path, edit):
+    import json
+
+    a, _ = _models()
+    save_weights(a, tmp_path / "m", deploy.make_sidecar(a, classes=[5, 6, 7, 8, 9],
+                                                         class_names=["Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+                                                         name="t"))
+    meta = json.loads((tmp_path / "m.json").read_text())
+    edit(meta)
+    (tmp_path / "m.json").write_text(json.dumps(meta))
+    with pytest.raises(SidecarMismatch, match="edited after the model was saved"):
+        deploy.load_model(tmp_path / "m")
+
+
+def test_a_sidecar_whose_class_names_do_not_fit_the_head_is_refused(tmp_path):
+    a, _ = _models()
+    meta = deploy.make_sidecar(a, classes=[5, 6, 7, 8], class_names=list("abcd"), name="t")  # 4 names, 5 outputs
+    save_weights(a, tmp_path / "m", meta)
+    with pytest.raises(SidecarMismatch, match="names 4 classes but describes a 5-class head"):
+        deploy.load_model(tmp_path / "m")
+
+
+def test_a_pickle_named_safetensors_is_named_for_what_it_is(tmp_path):
+    from ftlib.checkpoint import load_state
+
+    torch.save({"w": torch.zeros(2)}, tmp_path / "model.safetensors")
+    with pytest.raises(ValueError, match="pickled PyTorch file"):
+        load_state(tmp_path / "model.safetensors")

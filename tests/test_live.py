@@ -164,3 +164,41 @@ def test_run_and_large_mode_png():
 def test_smooth():
     assert _smooth([1, 3, 5, 7], 2) == [1, 2, 4, 6]
     assert _smooth([], 3) == []
+
+
+def test_a_script_that_exits_while_the_view_trains_ends_cleanly(tmp_path):
+    """Issue 11: exiting mid-training used to abort the process ('terminate called without an active exception')."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "exit_while_training.py"
+    script.write_text(
+        "import time, torch, ftlib\n"
+        "from ftlib.live import LiveTrainingView\n"
+        "x = torch.randint(0, 256, (64, 28, 28), dtype=torch.uint8); y = torch.arange(64) % 5\n"
+        "view = LiveTrainingView(ftlib.NetB(num_classes=5), x, y, batch_size=32, max_steps=100000)\n"
+        "view.start(); time.sleep(1.0)\n"
+        "print('state at exit:', view.trainer.state, flush=True)\n")
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "PYTHONPATH": str(root)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "state at exit: running" in done.stdout and "terminate called" not in done.stderr
+
+
+def test_a_dropped_view_stops_training():
+    import gc
+    import time
+
+    import ftlib
+    from ftlib.live import LiveTrainingView
+
+    x = torch.randint(0, 256, (32, 28, 28), dtype=torch.uint8)
+    view = LiveTrainingView(ftlib.NetB(num_classes=5), x, torch.arange(32) % 5, batch_size=16, max_steps=100000)
+    view.start()
+    thread = view._thread
+    del view
+    gc.collect()
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "the training thread outlived its view"

@@ -212,8 +212,13 @@ def test_student_copy_runs(lesson, student_dir, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     path = student_dir / lesson.name
     nb = nbformat.read(path, as_version=4)
+    # Widgets get a comm that sends nothing: nbclient sometimes never returns from a cell whose widgets talk to
+    # it over comms (jupyter/nbclient#312; seen here as a kernel gone idle and a client waiting for its 600 s
+    # timeout). The cells still run in full; the widgets themselves are tested by the browser test.
+    nb.cells.insert(0, nbformat.v4.new_code_cell(
+        "import comm\ncomm.create_comm = lambda *args, **kwargs: comm.DummyComm(*args, **kwargs)"))
     # store_widget_state=True: nbclient's Output-widget handling fails without it (KeyError)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
+    client = NotebookClient(nb, timeout=180, kernel_name="python3", allow_errors=True,  # the slowest cell: ~35 s
                             store_widget_state=True, resources={"metadata": {"path": str(student_dir)}})
     try:
         client.execute()

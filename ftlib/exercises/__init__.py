@@ -18,6 +18,7 @@ stubs contain.
 """
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -185,8 +186,14 @@ class FunctionExercise(Exercise):
 
 
 def _copy_args(args: tuple) -> tuple:
-    return tuple(a.clone() if hasattr(a, "clone") else np.copy(a) if isinstance(a, np.ndarray) else a
-                 for a in args)
+    """Fresh copies of a test case for every call: a student function that changes its arguments (unfreezes
+    the model it is given, sorts a tensor in place) must not change the cases the next check uses (issue 11)."""
+    def fresh(a):
+        try:
+            return copy.deepcopy(a)
+        except Exception:  # an object that cannot be copied is passed as it is
+            return a
+    return tuple(fresh(a) for a in args)
 
 
 def _describe(args: tuple) -> str:
