@@ -10,7 +10,6 @@ import warnings
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy as np
 import pytest
 import torch
 

@@ -189,7 +189,6 @@ def test_a_script_that_exits_while_the_view_trains_ends_cleanly(tmp_path):
 
 def test_a_dropped_view_stops_training():
     import gc
-    import time
 
     import ftlib
     from ftlib.live import LiveTrainingView
