@@ -49,6 +49,24 @@ def test_no_widget_state_and_small(notebook):
         f"{path.name} needs the python3 kernelspec so it opens without a 'Select Kernel' dialog"
 
 
+# What JupyterLab writes back when it opens a notebook on ipykernel's own kernelspec (issue 12): a lesson that
+# ships anything else is changed, and marked modified, merely by being opened.
+IPYKERNEL_KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+LANGUAGE_INFO_KEYS = {"codemirror_mode", "file_extension", "mimetype", "name", "nbconvert_exporter",
+                      "pygments_lexer", "version"}
+
+
+def test_opening_a_lesson_does_not_change_its_metadata(notebook):
+    path, nb = notebook
+    meta = nb["metadata"]
+    assert meta.get("kernelspec") == IPYKERNEL_KERNELSPEC, \
+        f"{path.name}: kernelspec {meta.get('kernelspec')} is rewritten by JupyterLab on opening; use {IPYKERNEL_KERNELSPEC}"
+    assert set(meta.get("language_info", {})) == LANGUAGE_INFO_KEYS, \
+        f"{path.name}: language_info keys {sorted(meta.get('language_info', {}))}; re-execute it (make execute)"
+    assert set(meta) <= {"kernelspec", "language_info"}, f"{path.name}: unexpected notebook metadata {sorted(meta)}"
+    assert (nb["nbformat"], nb["nbformat_minor"]) == (4, 5), f"{path.name}: save it as nbformat 4.5 (cell ids)"
+
+
 def test_lesson_structure(notebook):
     """Every lesson: objectives and a time estimate at the top, a summary and references."""
     path, nb = notebook
