@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 # JupyterLab refuses to run as root (containers) unless told it is on purpose
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
-.PHONY: lab test test-portable unit notebooks execute data pretrain student site bench clean-venv venv
+.PHONY: lab lab-instructor workspace test test-portable unit notebooks execute data pretrain student site bench clean-venv venv
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,9 +16,18 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## make lab: install if needed, then open JupyterLab on the lessons
+## make lab: install if needed, bring your working copies in workspace/ up to date (never overwriting one you
+## changed), then open JupyterLab on them at lesson 00. LAB_ARGS go to jupyter lab, e.g. LAB_ARGS="--port 8890 --no-browser"
 lab: $(STAMP)
-	cd lessons && ../$(BIN)/jupyter lab $(ROOT_FLAG) $(LAB_ARGS) 00_welcome.ipynb
+	$(BIN)/python -m ftlib.tooling.lab $(ROOT_FLAG) $(LAB_ARGS)
+
+## make lab-instructor: JupyterLab on the tracked lessons/ themselves (full solutions; edits change the course)
+lab-instructor: $(STAMP)
+	$(BIN)/python -m ftlib.tooling.lab --instructor $(ROOT_FLAG) $(LAB_ARGS)
+
+## make workspace: only bring workspace/ up to date (what make lab does first)
+workspace: $(STAMP)
+	$(BIN)/python -m ftlib.tooling.lab --sync-only
 
 # nbval in lax mode: every cell must run without an error; only cells marked # NBVAL_CHECK_OUTPUT (exact by
 # nature) have their output compared. Why: docs/AUTHORING.md, "What the checks are for".
