@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 import tomllib
+
+import pytest
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,3 +54,21 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
     assert "make test" in ci and "make test" in readme and "make lab" in readme
+
+
+def test_building_the_metadata_prints_no_setuptools_warning(tmp_path):
+    """The first install used to print a 12-line deprecation warning about ``project.license``, twice (issue 12)."""
+    import subprocess
+    import sys
+
+    setuptools = pytest.importorskip("setuptools")
+    if int(setuptools.__version__.split(".")[0]) < 77:
+        pytest.skip(f"setuptools {setuptools.__version__} here; pip builds with >= 77 (pyproject.toml)")
+    code = ("import sys; from setuptools import build_meta as b; "
+            "print(b.prepare_metadata_for_build_wheel(sys.argv[1]))")
+    run = subprocess.run([sys.executable, "-W", "always", "-c", code, str(tmp_path)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Warning" not in run.stderr and "deprecated" not in run.stderr.lower(), run.stderr[-2000:]
+    metadata = next(tmp_path.glob("*.dist-info")) / "METADATA"
+    assert "License-Expression: MIT" in metadata.read_text()
