@@ -2,8 +2,11 @@
 
 Usage: python scripts/execute_lessons.py [lessons/NN_name.ipynb ...]   (default: all lessons)
 
-Widget state is stripped after execution (the hygiene tests forbid it); each notebook runs with the
-lessons folder as its working directory, as under nbval.
+Widget state is stripped after execution (the hygiene tests forbid it), and every widget's saved output
+becomes one sentence (``WIDGET_NOTE``): a saved notebook cannot hold a live widget, and the text a kernel
+leaves behind (``interactive(children=(IntSlider(...``) is exactly what lesson 00 says a broken widget
+installation looks like.  The output keeps ``metadata["ftlib"]["widget"] = True`` so the site can tell.
+Each notebook runs with the lessons folder as its working directory, as under nbval.
 """
 from __future__ import annotations
 
@@ -15,6 +18,20 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+WIDGET_NOTE = "▶ An interactive widget appears here when you run this cell."
+
+
+def replace_widget_outputs(nb) -> int:
+    """Replace every widget output by ``WIDGET_NOTE`` (see the module docstring); return how many."""
+    replaced = 0
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if WIDGET_MIME in out.get("data", {}):
+                out["data"] = {"text/plain": WIDGET_NOTE}
+                out["metadata"] = {"ftlib": {"widget": True}}
+                replaced += 1
+    return replaced
 
 
 def execute(path: Path, timeout: int = 600) -> float:
@@ -25,6 +42,7 @@ def execute(path: Path, timeout: int = 600) -> float:
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
     nb.metadata.pop("widgets", None)
+    replace_widget_outputs(nb)
     nbformat.write(nb, path)
     return time.perf_counter() - started
 

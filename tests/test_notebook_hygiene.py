@@ -135,3 +135,41 @@ def test_make_test_runs_nbval_in_lax_mode():
     """Strict nbval compares every printed float byte for byte, which fails on other machines (issue 10)."""
     makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
     assert "--nbval-lax" in makefile and " --nbval " not in makefile
+
+
+HEADER_TIME = re.compile(r"^\*About (\d+) min(?:utes|\.)")
+README_ROW = re.compile(r"^\| (\d\d) \| `(\d\d_\w+)` \|.*\| (\d+) min[^|]*\|$")
+
+
+def test_readme_lesson_times_agree_with_the_lesson_headers():
+    """The lesson's own first cell says how long it takes; the README's table must say the same (issue 12)."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    rows = {m.group(2): int(m.group(3)) for m in map(README_ROW.match, readme.splitlines()) if m}
+    assert set(rows) == {p.stem for p in LESSONS}, f"README's lesson table lists {sorted(rows)}"
+    for path in LESSONS:
+        first = json.loads(path.read_text())["cells"][0]
+        times = [int(m.group(1)) for m in map(HEADER_TIME.match, "".join(first["source"]).splitlines()) if m]
+        assert times, f"{path.name}: the first cell has no '*About N min.*' line"
+        assert rows[path.stem] == times[0], \
+            f"{path.name} says about {times[0]} min, the README's table says {rows[path.stem]} min: make them agree"
+
+
+def test_saved_widgets_are_a_sentence_not_a_repr(notebook):
+    """A saved notebook cannot hold a live widget; what it shows instead is one sentence, never the repr
+    (``interactive(children=(...``) that lesson 00 says means "widgets are broken" (issue 12)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("execute_lessons", Path(__file__).resolve().parent.parent
+                                                  / "scripts" / "execute_lessons.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path, nb = notebook
+    for i, cell in enumerate(nb["cells"]):
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            assert module.WIDGET_MIME not in data, f"{path.name} cell {i}: a widget output was saved; run make execute"
+            text = "".join(data.get("text/plain", ""))
+            assert not re.match(r"^(interactive|VBox|HBox|Output|\w+Slider)\(", text), \
+                f"{path.name} cell {i}: a widget's repr was saved: {text[:60]}"
+            if out.get("metadata", {}).get("ftlib", {}).get("widget"):
+                assert text == module.WIDGET_NOTE
