@@ -1,21 +1,27 @@
-"""Every exercise of every lesson follows the one API (issue 7).
+"""Every exercise of every lesson follows the one API (issue 7) and its pedagogy (issue 12).
 
 Walks every module ``ftlib.exercises.<name>`` and every :class:`~ftlib.exercises.Exercise`
 defined at its top level: each has a hint and a solution, and an unanswered stub (``...``,
 ``None`` or — for function exercises — a function raising NotImplementedError, which is what
-the student copies contain) is reported as "not answered yet" without raising.  The checks
-must also work offline: no network is touched (sockets are blocked while they run).
+the student copies contain) is reported as "not answered yet" without raising.  A wrong answer
+— every known mistake included — is explained without giving the answer away: no expected
+value, no right letter, no reference output before ``TRIES_BEFORE_SOLUTION`` wrong tries, after
+which ``.solution()`` is offered.  The checks must also work offline: no network is touched
+(sockets are blocked while they run).
 """
 from __future__ import annotations
 
+import copy
 import importlib
 import pkgutil
+import re
 import socket
 
+import numpy as np
 import pytest
 
 import ftlib.exercises as exercises_pkg
-from ftlib.exercises import Exercise, FunctionExercise
+from ftlib.exercises import TRIES_BEFORE_SOLUTION, ChoiceExercise, Exercise, FunctionExercise, ValueExercise
 
 
 def _exercise_modules():
@@ -95,3 +101,80 @@ def test_checker_accepts_its_own_answer(exercise, no_network):
         pytest.skip(f"{type(exercise).__name__} has no known reference answer")
     feedback = exercise.check(answer, quiet=True)
     assert feedback and feedback.answered, f"{exercise.name} rejects its own answer: {feedback.message}"
+
+
+def _of_kind(kind):
+    return [p for p in EXERCISES if isinstance(p.values[0], kind)]
+
+
+def _renderings(value) -> list[str]:
+    """The ways a message could spell ``value`` (0.25, 222341, 222,341, 222_341, -0.8102 ...)."""
+    v = float(np.asarray(value))
+    out = {f"{v:.6g}", f"{v:.4g}", f"{v:.4f}".rstrip("0").rstrip(".")}
+    if v == round(v):
+        out |= {str(int(v)), f"{int(v):,}", f"{int(v):_}"}
+    return sorted(out)
+
+
+def _mentions(text: str, value) -> list[str]:
+    return [r for r in _renderings(value) if re.search(rf"(?<![\d.]){re.escape(r)}(?![\d])", text)]
+
+
+def _without_echo(message: str) -> str:
+    """The message without the echo of the student's own answer ("Your answer (0.25) ...")."""
+    return re.sub(r"Your answer \([^)]*\)", "Your answer", message)
+
+
+def _check_offer(fb, exercise) -> None:
+    offered = ".solution()" in fb.message
+    assert offered == (fb.tries >= TRIES_BEFORE_SOLUTION), \
+        f"{exercise.name}: .solution() offered at wrong try {fb.tries}: {fb.message}"
+
+
+@pytest.mark.parametrize("exercise", _of_kind(ValueExercise))
+def test_value_feedback_never_states_the_expected_value(exercise, no_network):
+    ex = copy.deepcopy(exercise)  # its own count of wrong tries
+    e = float(np.asarray(ex.expected))
+    assert not _mentions(ex.hint_text, e), f"{ex.name}: the hint states the answer {e}"
+    tries = [(wrong, explanation) for wrong, explanation in ex.mistakes]
+    tries += [(w, None) for w in (3 * e if e else 1.0, -e if e else -1.0, 1.05 * e if e else 0.5)]
+    for answer, explanation in tries:
+        fb = ex.check(answer, quiet=True)
+        assert not fb and fb.answered, f"{ex.name}: {answer!r} accepted"
+        assert not _mentions(_without_echo(fb.message), e), f"{ex.name}: the message gives the answer: {fb.message}"
+        if explanation:
+            assert explanation in fb.message, f"{ex.name}: the known mistake {answer!r} is not explained"
+        _check_offer(fb, ex)
+    assert fb.tries >= TRIES_BEFORE_SOLUTION
+
+
+@pytest.mark.parametrize("exercise", _of_kind(ChoiceExercise))
+def test_choice_feedback_never_names_the_right_option(exercise, no_network):
+    ex = copy.deepcopy(exercise)
+    right, right_text = ex.correct, ex.options[ex.correct]
+    wrong_letters = [letter for letter in ex.options if letter != right]
+    for letter in wrong_letters + wrong_letters:  # twice round: past the offer of the solution
+        fb = ex.check(letter, quiet=True)
+        assert not fb and f"{letter!r} is not it." in fb.message
+        assert ex.explanations.get(letter, "").strip(), f"{ex.name}: no explanation for the wrong option {letter!r}"
+        assert ex.explanations[letter] in fb.message
+        for spelled in (f"'{right}'", f"({right})", f"“{right}”", f"option {right}", right_text):
+            assert spelled not in fb.message, f"{ex.name}: feedback on {letter!r} names the right option: {fb.message}"
+        _check_offer(fb, ex)
+
+
+@pytest.mark.parametrize("exercise", _of_kind(FunctionExercise))
+def test_function_feedback_explains_known_mistakes_and_holds_back_the_reference(exercise, no_network):
+    ex = copy.deepcopy(exercise)
+    explanations = [text for _, text in ex.mistakes]
+    assert explanations, f"{ex.name}: no typical mistakes are known"
+    for wrong, explanation in ex.mistakes:
+        fb = ex.check(wrong, quiet=True)
+        assert not fb and fb.answered, f"{ex.name}: the known mistake is accepted ({explanation!r})"
+        assert any(text in fb.message for text in explanations), f"{ex.name}: not diagnosed: {fb.message}"
+        shown = "The right result there is" in fb.message
+        assert shown == (fb.tries >= TRIES_BEFORE_SOLUTION), f"{ex.name}: reference output at try {fb.tries}"
+        _check_offer(fb, ex)
+    while fb.tries < TRIES_BEFORE_SOLUTION:
+        fb = ex.check(ex.mistakes[0][0], quiet=True)
+    assert "The right result there is" in fb.message and ".solution()" in fb.message

@@ -43,15 +43,18 @@ def test_logit_gradient():
     assert ex.logit_gradient.check(good, quiet=True)
     fb = ex.logit_gradient.check(lambda z, y: -good(z, y), quiet=True)
     assert not fb and "sign is flipped" in fb.message
+    assert "p − y" not in fb.message
     fb = ex.logit_gradient.check(lambda z, y: good(z, y) * len(z), quiet=True)
-    assert not fb and "batch size" in fb.message
+    assert not fb and "batch size" in fb.message and "about 4 times too large" in fb.message
 
 
 def test_smoothed_target():
     assert ex.smoothed_target.check(1 - 0.1 + 0.1 / 10, quiet=True)
     fb = ex.smoothed_target.check(0.9, quiet=True)
-    assert not fb and "ε/K" in fb.message
-    assert not ex.smoothed_target.check(0.5, quiet=True)
+    assert not fb and "ε/K" in fb.message and "close, but a little too small" in fb.message
+    assert "0.91" not in fb.message and "1 − ε + ε/K" not in ex.smoothed_target.check(0.01, quiet=True).message
+    fb = ex.smoothed_target.check(0.5, quiet=True)
+    assert not fb and "too small" in fb.message
 
 
 @pytest.mark.parametrize("exercise", [ex.stable_softmax, ex.cross_entropy_loss, ex.logit_gradient,

@@ -10,14 +10,15 @@ def test_preprocess():
     fb = ex.preprocess.check(lambda x: ((x.float() - MEAN) / STD).unsqueeze(1), quiet=True)
     assert not fb and "255" in fb.message
     fb = ex.preprocess.check(lambda x: (x.float() / 255 - MEAN) / STD, quiet=True)
-    assert not fb and "shape" in fb.message
+    assert not fb and "has shape (1, 28, 28), but the right result has shape (1, 1, 28, 28)" in fb.message
 
 
 def test_black_pixel():
     assert ex.black_pixel.check((0 - 0.286) / 0.353, quiet=True)
     fb = ex.black_pixel.check(0, quiet=True)
     assert not fb and "never sees raw pixels" in fb.message
-    assert "std" in ex.black_pixel.check(-0.286, quiet=True).message
+    fb = ex.black_pixel.check(-0.286, quiet=True)
+    assert "std" in fb.message and "about 3 times too small in size" in fb.message and "-0.81" not in fb.message
 
 
 def test_choices():

@@ -18,7 +18,8 @@ def test_precision_recall_f1():
     assert not swapped and "swapped" in swapped.message
     arith = ex.precision_recall_f1.check(lambda tp, fp, fn: (*good(tp, fp, fn)[:2], sum(good(tp, fp, fn)[:2]) / 2),
                                          quiet=True)
-    assert not arith and "harmonic" in arith.message
+    assert not arith and "harmonic" in arith.message and "2PR/(P+R)" not in arith.message
+    assert "TP + FP" not in swapped.message, "the explanation must not state the formula"
 
 
 def test_macro_recall():

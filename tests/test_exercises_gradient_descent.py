@@ -16,9 +16,12 @@ def test_update_rule():
 def test_threshold():
     assert ex.threshold.check(2 / 8, quiet=True)
     fb = ex.threshold.check(1.0, quiet=True)
-    assert not fb and "smallest" in fb.message
-    assert "oscillate" in ex.threshold.check(0.125, quiet=True).message
-    assert not ex.threshold.check(0.3, quiet=True)
+    assert not fb and "smallest" in fb.message and "about 4 times too large" in fb.message
+    assert "0.25" not in fb.message and "2/8" not in fb.message and "(curvature 8)" not in fb.message
+    fb = ex.threshold.check(0.125, quiet=True)
+    assert "oscillate" in fb.message and "about 2 times too small" in fb.message and "2/L" not in fb.message
+    fb = ex.threshold.check(0.3, quiet=True)
+    assert not fb and "too large, by 10–50 %" in fb.message
 
 
 def test_mse_gradient():
@@ -26,7 +29,8 @@ def test_mse_gradient():
     fb = ex.mse_gradient.check(lambda X, y, w: 1 / len(X) * X.T @ (X @ w - y), quiet=True)
     assert not fb and "factor 2" in fb.message
     fb = ex.mse_gradient.check(lambda X, y, w: 2 / len(X) * X.T @ (y - X @ w), quiet=True)
-    assert not fb and "sign" in fb.message
+    assert not fb and "sign" in fb.message and "wrong sign in every entry" in fb.message
+    assert "(2/n)Xᵀ(Xw − y)" not in fb.message, "the explanation must not state the answer"
 
 
 def test_oscillation():

@@ -8,7 +8,9 @@ def test_block3_features():
     assert ex.block3_features.check(1152, quiet=True)
     for wrong, words in [(128, "pooled"), (6272, "max-pool"), (3136, "block 2")]:
         fb = ex.block3_features.check(wrong, quiet=True)
-        assert not fb and words in fb.message
+        assert not fb and words in fb.message and "1152" not in fb.message
+    assert "about 9 times too small" in ex.block3_features.check(128, quiet=True).message
+    assert "about 5.5 times too large" in ex.block3_features.check(6272, quiet=True).message
     assert not ex.block3_features.check(..., quiet=True).answered
 
 

@@ -32,8 +32,8 @@ stable_softmax = FunctionExercise(
         (lambda z: torch.exp(z) / torch.exp(z).sum(),
          "You divided by the sum over the whole batch: normalise each row on its own (dim=-1, keepdim=True)."),
     ],
-    hint_text="Subtract each row's maximum before exp (softmax(z) = softmax(z − c) for any c), then "
-              "divide by the row sums: z.max(-1, keepdim=True).values and .sum(-1, keepdim=True). "
+    hint_text="softmax(z) = softmax(z − c) for any constant c in a row: which c keeps every exp(·) at "
+              "most 1? Each row is one example and is normalised on its own (dim=-1, keepdim=True). "
               "If the last test gave NaN, exp(1000) overflowed.",
     solution_text="def softmax(z):\n    e = torch.exp(z - z.max(-1, keepdim=True).values)\n"
                   "    return e / e.sum(-1, keepdim=True)",
@@ -59,8 +59,9 @@ cross_entropy_loss = FunctionExercise(
         (lambda z, y: -z[torch.arange(len(y)), y].mean(),
          "You used the raw logit of the true class: take log_softmax first, so the other classes count too."),
     ],
-    hint_text="log p = z − logsumexp(z) row by row (torch.logsumexp(z, -1, keepdim=True)); pick "
-              "the true class of each row with [torch.arange(len(y)), y]; the loss is minus the mean.",
+    hint_text="log p = z − logsumexp(z), row by row (torch.logsumexp is the stable way). Each row needs "
+              "log p of *its* true class: index with one tensor of rows and one of columns. Then average "
+              "over the batch — and mind the sign.",
     solution_text="def cross_entropy(z, y):\n    logp = z - torch.logsumexp(z, -1, keepdim=True)\n"
                   "    return -logp[torch.arange(len(y)), y].mean()",
 )
@@ -76,13 +77,14 @@ logit_gradient = FunctionExercise(
     cases=[(_Z1, _Y1), (_Z2, _Y2)],
     mistakes=[
         (lambda z, y: (F.one_hot(y, z.shape[-1]).float() - torch.softmax(z, -1)) / len(z),
-         "The sign is flipped: the gradient of the loss is p − y (the true class gets p_y − 1 < 0). "
-         "y − p is the direction gradient *descent* moves in, not the gradient."),
+         "The sign is flipped: raising the true class's logit lowers the loss, so its entry of the "
+         "gradient must be negative. You computed the direction gradient *descent* moves in."),
         (lambda z, y: torch.softmax(z, -1) - F.one_hot(y, z.shape[-1]).float(),
-         "Divide by the batch size: the loss is the mean over the batch, so each row's gradient is (p − y)/N."),
+         "The batch size is missing: the loss is the *mean* over the batch, so each row contributes "
+         "only a share of it."),
     ],
-    hint_text="For one example ∂L/∂z = p − y with y one-hot (F.one_hot(y, K)). The batch loss is a "
-              "mean, so divide by N = len(z).",
+    hint_text="Start from the gradient the lesson derived for one example; F.one_hot turns the labels "
+              "into rows you can subtract. The batch loss is a mean over the N rows.",
     solution_text="def grad_logits(z, y):\n    p = torch.softmax(z, -1)\n"
                   "    return (p - F.one_hot(y, z.shape[-1]).float()) / len(z)",
 )
@@ -91,11 +93,13 @@ smoothed_target = ValueExercise(
     "Exercise 4 — the label-smoothed target",
     expected=0.91,
     mistakes=[
-        (0.9, "Close: label smoothing mixes the one-hot target with the uniform distribution, "
-              "q = (1 − ε)·y + ε/K, so the true class also receives its share ε/K."),
+        (0.9, "Close: that is the one-hot part only. The uniform part ε/K goes to every class — "
+              "the true one too."),
         (1.0, "That is the hard target: with smoothing ε the true class gets less than 1."),
-        (0.01, "0.01 is what each *wrong* class gets (ε/K); the true class gets 1 − ε + ε/K."),
+        (0.01, "0.01 is what each *wrong* class gets (ε/K); the question asks about the true class."),
     ],
-    hint_text="q = (1 − ε)·onehot + ε/K, as in torch.nn.functional.cross_entropy(label_smoothing=ε).",
+    hint_text="Label smoothing mixes the one-hot target (weight 1 − ε) with the uniform distribution over "
+              "the K classes (weight ε), as cross_entropy(label_smoothing=ε) does. What does the true class "
+              "get from each part?",
     solution_text="answer = 1 - 0.1 + 0.1 / 10   # = 0.91",
 )

@@ -25,17 +25,18 @@ preprocess = FunctionExercise(
               (lambda x: ((x.float() / 255 - STD) / MEAN).unsqueeze(1), "Mean and std are swapped."),
               (lambda x: ((x.float() / 255) * STD + MEAN).unsqueeze(1),
                "That un-normalises: normalising is (x − mean) / std.")],
-    hint_text="uint8 (N, 28, 28) -> float, divide by 255, subtract MEAN, divide by STD, add the channel "
-              "axis with .unsqueeze(1) to get (N, 1, 28, 28).",
+    hint_text="Repeat exactly what training did to every image: pixels as floats in [0, 1], normalised with "
+              "the training MEAN and STD, and a channel axis, so the shape is (N, 1, 28, 28).",
     solution_text="def preprocess(images):\n    return ((images.float() / 255 - MEAN) / STD).unsqueeze(1)")
 
 black_pixel = ValueExercise(
     "Exercise 1 — what does a black pixel become?",
     expected=(0 - MEAN) / STD, rtol=1e-3, atol=1e-3,
-    mistakes=[(0.0, "A black pixel is 0, but the model never sees raw pixels: apply (x/255 − mean)/std."),
+    mistakes=[(0.0, "A black pixel is 0, but the model never sees raw pixels: it sees them normalised."),
               (-MEAN, "You subtracted the mean but did not divide by the std."),
               (-MEAN / 255 / STD, "Divide by 255 *before* subtracting the mean: 0/255 = 0.")],
-    hint_text="Use the sidecar's normalisation: (0/255 − mean) / std with mean 0.286 and std 0.353.",
+    hint_text="The model never sees raw pixels: apply the sidecar's normalisation (mean 0.286, std 0.353, "
+              "measured on pixels scaled to [0, 1]) to the value 0.",
     solution_text="answer = (0 / 255 - 0.286) / 0.353   # -0.8102")
 
 safe_loading = ChoiceExercise(

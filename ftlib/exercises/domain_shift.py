@@ -15,11 +15,12 @@ transfer_gain = FunctionExercise(
     reference=_gain,
     cases=[([0.8, 0.7, 0.9], [0.75, 0.72, 0.8]), ([0.3, 0.4], [0.8, 0.82]), ([0.5], [0.5])],
     mistakes=[(lambda p, s: float(sum(si - pi for pi, si in zip(p, s)) / len(p)),
-               "Wrong sign: the gain is pretrained − scratch (negative means negative transfer)."),
+               "Wrong sign: a positive gain should mean that pretraining helped (negative: negative transfer)."),
               (lambda p, s: float(sum(p) / sum(s)), "Use differences per seed, not a ratio."),
               (lambda p, s: float(sum(pi > si for pi, si in zip(p, s))),
                "That counts wins; the question asks for the mean paired difference.")],
-    hint_text="For each seed subtract scratch's accuracy from the pretrained model's; average those.",
+    hint_text="Pair the runs by seed: one difference per seed (which way round makes a positive number mean "
+              "'pretraining helped'?), then average the differences.",
     solution_text="def transfer_gain(pretrained, scratch):\n"
                   "    return sum(p - s for p, s in zip(pretrained, scratch)) / len(pretrained)")
 
@@ -54,6 +55,7 @@ pseudo_label = FunctionExercise(
                "Use ≥ threshold (a prediction exactly at the threshold counts as confident)."),
               (lambda p, t: torch.where(p.min(1).values >= t, p.argmax(1), torch.full((len(p),), -1)),
                "Confidence is the *largest* probability of a row.")],
-    hint_text="probs.max(1) gives (confidence, label) per row; torch.where picks label or −1.",
+    hint_text="A row's confidence is its largest probability and its label the position of it (probs.max(1) "
+              "gives both); torch.where chooses, row by row, between the label and −1.",
     solution_text="def pseudo_label(probs, threshold):\n    conf, labels = probs.max(1)\n"
                   "    return torch.where(conf >= threshold, labels, torch.full_like(labels, -1))")

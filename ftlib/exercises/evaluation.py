@@ -21,14 +21,14 @@ precision_recall_f1 = FunctionExercise(
     reference=_prf,
     cases=[(8, 2, 4), (5, 5, 0), (3, 1, 9), (40, 10, 10), (1, 9, 1)],
     mistakes=[(lambda tp, fp, fn: (_prf(tp, fp, fn)[1], _prf(tp, fp, fn)[0], _prf(tp, fp, fn)[2]),
-               "Precision and recall are swapped: precision divides by what was *predicted* (TP + FP), "
-               "recall by what is *really* there (TP + FN)."),
+               "Precision and recall are swapped: which of the two is about what you *predicted* positive, "
+               "and which about what *really is* positive?"),
               (lambda tp, fp, fn: (*_prf(tp, fp, fn)[:2], sum(_prf(tp, fp, fn)[:2]) / 2),
-               "F1 is the *harmonic* mean 2PR/(P+R), not the arithmetic mean (P+R)/2."),
+               "F1 is the *harmonic* mean of precision and recall, not the arithmetic mean (P+R)/2."),
               (lambda tp, fp, fn: (tp / (tp + fn), tp / (tp + fp), _prf(tp, fp, fn)[2]),
                "Precision and recall are swapped.")],
-    hint_text="precision = TP/(TP+FP): of what you called positive, how much was right. "
-              "recall = TP/(TP+FN): of what was really positive, how much you found. F1 = 2PR/(P+R).",
+    hint_text="Precision: of what you *called* positive, how much was right. Recall: of what *was* positive, "
+              "how much you found. F1 is their harmonic mean. Which two counts make up each denominator?",
     solution_text="def prf(tp, fp, fn):\n    p = tp / (tp + fp)\n    r = tp / (tp + fn)\n"
                   "    return p, r, 2 * p * r / (p + r)")
 
@@ -42,10 +42,10 @@ macro_recall = ValueExercise(
     expected=_avg["macro_recall"], rtol=1e-3, atol=1e-3,
     mistakes=[(_avg["accuracy"], "That is accuracy (= micro recall): it pools all examples, so the big class "
                                  "dominates. Macro recall averages the three per-class recalls."),
-              (_avg["macro_precision"], "That is macro *precision* (columns). Recall divides by the row sums."),
-              (float(np.mean(np.diag(CONFUSION) / CONFUSION.sum(axis=0).clip(1))),
-               "You divided by column sums: that is precision. Recall divides by the row sums.")],
-    hint_text="Recall of class c = C[c, c] / (sum of row c). Compute it for the three rows, then average.",
+              (_avg["macro_precision"], "That is macro *precision*: you divided by the column sums, what was "
+                                        "*predicted* as each class. Recall is about what each class really is.")],
+    hint_text="Recall of a class: of the examples that really are that class (one row of C), the fraction "
+              "predicted as it (the diagonal entry). Macro recall gives each class's recall the same weight.",
     solution_text="recalls = np.diag(C) / C.sum(axis=1)   # 0.9, 0.5, 0.0\nanswer = recalls.mean()  # 0.4667")
 
 
@@ -70,7 +70,8 @@ paired_interval = FunctionExercise(
                              statistics.fmean(a) - statistics.fmean(b) + 1.96 * statistics.stdev(
                   [x - y for x, y in zip(a, b)]) / math.sqrt(len(a))),
                "With a handful of seeds use Student's t, not 1.96: t_quantile(n - 1) gives it.")],
-    hint_text="d = a − b per seed; mean(d) ± t_quantile(n − 1) · stdev(d) / √n (statistics.stdev, n = len(d)).",
+    hint_text="Work with the per-seed differences d = a − b alone: a t-interval around their mean, with "
+              "n − 1 degrees of freedom (t_quantile) and the standard error of a mean of n numbers.",
     solution_text="def paired_ci(a, b):\n    d = [x - y for x, y in zip(a, b)]\n"
                   "    half = t_quantile(len(d) - 1) * statistics.stdev(d) / math.sqrt(len(d))\n"
                   "    return statistics.fmean(d) - half, statistics.fmean(d) + half")

@@ -18,11 +18,12 @@ _EWC_CASES = [(torch.randn(6, generator=_g), torch.randn(6, generator=_g), torch
 ewc_penalty = FunctionExercise(
     "Exercise 1 — the EWC penalty",
     reference=_ewc, cases=_EWC_CASES,
-    mistakes=[(lambda t, s, f, lam: lam * (f * (t - s) ** 2).sum(), "EWC has a factor ½: (λ/2)·Σ Fᵢ(θᵢ − θ*ᵢ)²."),
+    mistakes=[(lambda t, s, f, lam: lam * (f * (t - s) ** 2).sum(), "The factor ½ in front of λ is missing."),
               (lambda t, s, f, lam: lam / 2 * ((t - s) ** 2).sum(),
                "Without the Fisher weights this is L2-SP; EWC weights each parameter by Fᵢ."),
               (lambda t, s, f, lam: lam / 2 * (f * (t - s)).sum(), "Square the difference θ − θ*.")],
-    hint_text="Element-wise: Fisher × (θ − θ*)², summed, times λ/2.",
+    hint_text="EWC is a squared distance to the old weights θ* in which each parameter has its own weight, "
+              "the Fisher value Fᵢ (how much it mattered for the old task). Mind the constant in front of λ.",
     solution_text="def ewc_penalty(theta, theta_star, fisher, lam):\n"
                   "    return lam / 2 * (fisher * (theta - theta_star) ** 2).sum()")
 
@@ -38,10 +39,11 @@ fisher_diagonal = FunctionExercise(
     "Exercise 2 — the diagonal Fisher from per-example gradients",
     reference=_fisher, cases=_FISHER_CASES,
     mistakes=[(lambda g: g.mean(0) ** 2, "That is the square of the mean gradient (which is ≈ 0 at a minimum); "
-                                        "the Fisher is the mean of the squares."),
+                                        "the Fisher does the two operations in the other order."),
               (lambda g: (g ** 2).sum(0), "Average over examples instead of summing."),
               (lambda g: g.abs().mean(0), "Square the gradients, do not take absolute values.")],
-    hint_text="grads has one row per example: square element-wise, then average over the first dimension.",
+    hint_text="The diagonal Fisher is the average over examples of the *squared* per-example gradient. Which "
+              "dimension of grads runs over the examples?",
     solution_text="def fisher(grads):\n    return (grads ** 2).mean(0)")
 
 
@@ -57,7 +59,8 @@ discriminative_lrs = FunctionExercise(
               (lambda lr, n, f: [lr / f ** i for i in range(n)][::-1],
                "The list starts at the head (the full learning rate) and goes down to block 1."),
               (lambda lr, n, f: [lr / f * i if i else lr for i in range(n)],
-               "Each block divides by the factor once more: lr / factor**depth.")],
+               "Each block divides by the factor once more, so the divisors multiply: they do not grow "
+               "linearly.")],
     hint_text="Depth 0 is the head with base_lr; each block below divides by factor once more.",
     solution_text="def layer_lrs(base_lr, n_blocks, factor):\n"
                   "    return [base_lr / factor ** i for i in range(n_blocks)]")

@@ -46,8 +46,7 @@ freeze_to_two = ValueExercise(
     "Exercise 2 — trainable parameters after freeze_to(model, 2)",
     expected=222_341,
     mistakes=[(645, "645 is the head alone — that is freeze(model), i.e. freeze_to(model, 3)."),
-              (221_696, "That is block 3 alone: freeze_to(model, 2) freezes block1 and block2 and leaves the head "
-                        "trainable too."),
+              (221_696, "That is block 3 alone: is it the only part freeze_to(model, 2) leaves trainable?"),
               (18_912, "That is block1 + block2, the *frozen* part."),
               (241_253, "That is the whole network: nothing would be frozen.")],
     hint_text="freeze_to(model, n) freezes the first n blocks (block1, block2, ...). Add up the 'params' column "
@@ -63,8 +62,8 @@ batchnorm_trap = ChoiceExercise(
              "c": "the convolution weights change a little through the optimizer's momentum",
              "d": "the BatchNorm weight and bias (gamma, beta) change"},
     correct="b",
-    explanations={"a": "requires_grad only stops *gradients*. Running statistics are buffers updated in the "
-                       "forward pass, not by the optimizer.",
+    explanations={"a": "requires_grad only stops *gradients*. A model also holds tensors that are not "
+                       "parameters (buffers): could any of them change without a gradient?",
                   "b": "Yes: in training mode BatchNorm normalises with the batch's own statistics and moves its "
                        "running averages towards them. ftlib.freeze puts frozen BatchNorm in eval mode; fit keeps it there.",
                   "c": "Parameters without gradients are skipped by the optimizer (and are not in ftlib's optimizer at all).",

@@ -29,10 +29,10 @@ update_rule = FunctionExercise(
         (lambda theta, grad, lr: theta - grad,
          "The learning rate is missing: the step is lr times the gradient."),
         (lambda theta, grad, lr: -lr * grad,
-         "You returned only the step: the new θ is the old θ minus the step."),
+         "You returned only the step: where does the new θ start from?"),
     ],
-    hint_text="The gradient points in the direction where J grows fastest. Move a small step "
-              "(lr times the gradient) the other way, starting from theta.",
+    hint_text="The gradient points in the direction where J grows fastest. Which way should theta move, "
+              "and how does the learning rate set the length of the step?",
     solution_text="def step(theta, grad, lr):\n    return theta - lr * grad",
 )
 
@@ -40,14 +40,15 @@ threshold = ValueExercise(
     "Exercise 3 — the largest stable learning rate",
     expected=0.25,
     mistakes=[
-        (1.0, "That is 2 divided by the *smallest* curvature: the steepest direction (curvature 8) "
-              "diverges first, so L is the largest curvature."),
-        (0.125, "1/L is where the steep direction starts to oscillate; divergence starts at 2/L."),
+        (1.0, "That is 2 divided by the *smallest* curvature — but as η grows, which direction "
+              "diverges first?"),
+        (0.125, "That is where the steep direction starts to oscillate; an oscillating θ can still "
+                "converge. How much larger may η get before it diverges?"),
         (0.2, "That is 2/(2 + 8): the curvatures do not add up; each direction has its own "
-              "condition |1 − η·aᵢ| < 1, and the largest aᵢ is the binding one."),
+              "condition |1 − η·aᵢ| < 1."),
     ],
     hint_text="Along each axis the update multiplies θᵢ by (1 − η·aᵢ). Every factor must have "
-              "absolute value below 1; the largest curvature aᵢ is the binding one.",
+              "absolute value below 1: as η grows, which axis breaks that condition first?",
     solution_text="answer = 2 / 8   # L = largest curvature = 8, threshold 2/L = 0.25",
 )
 
@@ -70,11 +71,12 @@ mse_gradient = FunctionExercise(
         (lambda X, y, w: 1.0 / len(X) * X.T @ (X @ w - y),
          "The factor 2 is missing: the derivative of r² is 2r."),
         (lambda X, y, w: 2.0 / len(X) * X.T @ (y - X @ w),
-         "The sign is flipped: with r = Xw − y, ∂r/∂w = X, so the gradient is (2/n)Xᵀ(Xw − y)."),
+         "The sign is flipped: with the residual r = Xw − y, ∂r/∂w is +X, not −X."),
         (lambda X, y, w: 2.0 * X.T @ (X @ w - y),
          "You forgot to divide by n: the loss is a *mean* over the n examples."),
     ],
-    hint_text="Write r = Xw − y. Then J = (1/n) Σ rᵢ², and the chain rule gives ∂J/∂w = (2/n) Xᵀ r.",
+    hint_text="Write the residual r = Xw − y, so J = (1/n) Σ rᵢ². Differentiate rᵢ² with the chain rule, "
+              "then write the sum over the n examples as one matrix product with Xᵀ.",
     solution_text="def mse_grad(X, y, w):\n    return 2 / len(X) * X.T @ (X @ w - y)",
 )
 

@@ -9,11 +9,11 @@ block3_features = ValueExercise(
     "Exercise 1 — how many features does a flattened block 3 give?",
     expected=1152,
     mistakes=[(128, "128 is the number of channels — that is the *pooled* feature vector. Flattening keeps "
-                    "every position of the 3×3 map."),
+                    "every position of the last feature map."),
               (6272, "6272 = 128 × 7 × 7 is block 3 *before* its max-pool; the block ends with a 2×2 max-pool."),
               (3136, "3136 = 64 × 7 × 7 is block 2's output.")],
-    hint_text="Block 3 outputs 128 channels on a 3×3 grid (28 → 14 → 7 → 3 after three 2×2 max-pools). "
-              "Or run model.block_outputs(x)['block3'].shape on a batch.",
+    hint_text="Follow the image size through the three 2×2 max-pools (28 → 14 → …) and multiply the last "
+              "grid by block 3's number of channels. Or look at model.block_outputs(x)['block3'].shape on a batch.",
     solution_text="answer = 128 * 3 * 3  # = 1152",
 )
 
@@ -47,8 +47,9 @@ nearest_neighbour = FunctionExercise(
     mistakes=[(_nearest_euclid_unnormalised_dot, "You used the plain dot product: long feature vectors win "
                                                  "regardless of direction. Divide each row by its norm first."),
               (_nearest_argmin, "argmin picks the *least* similar item; cosine similarity is largest for the nearest.")],
-    hint_text="Normalise the rows of both matrices (x / x.norm(dim=1, keepdim=True)); the similarity matrix is "
-              "q @ b.T, shape (queries, bank); take argmax along dim=1.",
+    hint_text="Cosine similarity is the dot product of unit-length vectors: scale every row of both matrices "
+              "to length 1 first. One matrix product then gives all similarities, shape (queries, bank); "
+              "which bank item does each query row pick?",
     solution_text=("def nearest(query, bank):\n    q = query / query.norm(dim=1, keepdim=True)\n"
                    "    b = bank / bank.norm(dim=1, keepdim=True)\n    return (q @ b.T).argmax(dim=1)"),
 )

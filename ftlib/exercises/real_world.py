@@ -20,12 +20,14 @@ weights_api = ChoiceExercise(
 
 frozen_params = ValueExercise(
     "Exercise 2 — trainable parameters after ftlib.freeze",
-    expected=512 * 2 + 2, rtol=0, atol=0.5,
-    mistakes=[(512 * 1000 + 1000, "That is the ImageNet head with 1000 classes: the head was replaced by one with 2."),
-              (512 * 2, "Do not forget the 2 biases of the new head."),
-              (11_177_538, "That is every parameter: ftlib.freeze leaves only the head trainable.")],
-    hint_text="ResNet-18 pools to 512 features; the new head is Linear(512, 2): weights plus biases.",
-    solution_text="answer = 512 * 2 + 2   # 1026")
+    expected=512 * 3 + 3, rtol=0, atol=0.5,
+    mistakes=[(512 * 1000 + 1000, "That is the ImageNet head with 1000 classes: the head was replaced by one with 3."),
+              (512 * 2 + 2, "That is the 2-class head of the dry run above; this model has 3 classes."),
+              (512 * 3, "Close: a Linear layer holds more than its weight matrix (count its biases too)."),
+              (11_178_051, "That is every parameter: ftlib.freeze leaves only the head trainable.")],
+    hint_text="ftlib.freeze leaves only the new head trainable. The head maps 512 features to 3 classes: "
+              "which tensors does that Linear layer hold, and how many numbers are in each?",
+    solution_text="answer = 512 * 3 + 3   # 1539")
 
 matching_transforms = ChoiceExercise(
     "Exercise 3 — why weights.transforms()?",
@@ -35,7 +37,7 @@ matching_transforms = ChoiceExercise(
              "c": "torchvision refuses images without it.",
              "d": "It augments the data."},
     correct="b",
-    explanations={"a": "It is about matching, not speed.",
+    explanations={"a": "It adds a resize and a normalisation per image: speed is not the reason.",
                   "b": "Same input statistics as in pretraining — the same lesson as lesson 10's serving skew.",
                   "c": "Any tensor goes in; wrong statistics just give worse features.",
                   "d": "These are deterministic evaluation transforms (resize, centre crop, normalise)."},

@@ -27,7 +27,8 @@ l2_sp_penalty = FunctionExercise(
               (lambda t, t0, lam: lam * (t - t0).pow(2).sum().sqrt(),
                "You took the norm ‖θ − θ₀‖; the penalty is the squared norm ‖θ − θ₀‖²."),
               (lambda t, t0, lam: ((t - t0) ** 2).sum(), "Multiply by λ.")],
-    hint_text="Subtract the starting point θ₀ from θ, square element-wise, sum, multiply by λ.",
+    hint_text="The penalty measures how far θ has moved from the starting point θ₀: the squared Euclidean "
+              "distance, summed over every entry of the tensor, scaled by λ.",
     solution_text="def l2_sp(theta, theta0, lam):\n    return lam * ((theta - theta0) ** 2).sum()")
 
 
@@ -62,7 +63,8 @@ early_stopping_step = FunctionExercise(
                "That is the step with the *highest* validation loss; keep the lowest."),
               (lambda s, v: min(range(len(v)), key=lambda j: v[j]),
                "You returned the index into the list; return the step number at that index.")],
-    hint_text="Find the position of the smallest validation loss and return the step at that position.",
+    hint_text="Early stopping restores the weights of the *best* evaluation: which validation loss is best, "
+              "and at which step was it recorded?",
     solution_text="def best_step(eval_steps, val_losses):\n"
                   "    i = min(range(len(val_losses)), key=lambda j: val_losses[j])\n    return eval_steps[i]")
 
@@ -74,7 +76,8 @@ pulls_towards = ChoiceExercise(
              "c": "Weight decay pulls θ towards zero; L2-SP pulls the pretrained part towards θ₀ and the new head towards zero.",
              "d": "Neither changes where θ ends up when λ is small."},
     correct="c",
-    explanations={"a": "It is the other way round.", "b": "L2-SP's backbone term is ‖θ − θ₀‖², not ‖θ‖².",
+    explanations={"a": "Check each statement against the penalty's formula: which one contains θ₀ at all?",
+                  "b": "L2-SP's backbone term is ‖θ − θ₀‖², not ‖θ‖².",
                   "c": "Weight decay assumes good weights are small; L2-SP assumes they are near the pretrained ones.",
                   "d": "Even small λ changes the optimum; the sweep shows how much."},
     hint_text="Look at the minimum of each penalty term: where is ‖θ‖² zero, where is ‖θ − θ₀‖² zero?",

@@ -26,10 +26,10 @@ discriminative = FunctionExercise(
     mistakes=[(_disc_multiplied, "Lower blocks should learn *slower*: divide by the factor, don't multiply."),
               (_disc_reversed, "The list goes from the lowest block (smallest rate) to the head (rate lr); "
                                "yours is reversed."),
-              (_disc_linear, "Each block is the one above it ÷ factor, so the divisor grows as a *power*: "
-                             "factor ** distance from the top.")],
-    hint_text="The head (last block, index n_blocks - 1) gets lr. A block that is d blocks below the head gets "
-              "lr / factor ** d.",
+              (_disc_linear, "Each block is the one above it ÷ factor, so the divisors multiply: they do not "
+                             "grow linearly.")],
+    hint_text="The head (the last entry, index n_blocks - 1) gets lr, and every step down one block divides the "
+              "rate by factor once more. How many times is block i divided?",
     solution_text=("def disc_lrs(lr, n_blocks, factor):\n"
                    "    return [lr / factor ** (n_blocks - 1 - i) for i in range(n_blocks)]"),
 )
@@ -51,10 +51,11 @@ stlr = FunctionExercise(
     reference=_stlr_reference,
     cases=[(0, 100, 0.1, 32.0), (5, 100, 0.1, 32.0), (10, 100, 0.1, 32.0), (55, 100, 0.1, 32.0),
            (100, 100, 0.1, 32.0), (30, 200, 0.25, 10.0)],
-    mistakes=[(_stlr_no_ratio, "Close: you have the triangle p, but the multiplier is (1 + p·(ratio − 1)) / ratio, "
-                               "so it never drops below 1/ratio.")],
-    hint_text="cut = floor(T · cut_frac). Before the cut p = t / cut; after it p = 1 − (t − cut) / (cut · (1/cut_frac − 1)). "
-              "The multiplier is (1 + p · (ratio − 1)) / ratio (Howard & Ruder 2018, eq. 3).",
+    mistakes=[(_stlr_no_ratio, "Close: you have the triangle p, but the multiplier must never drop below "
+                               "1/ratio: map p ∈ [0, 1] linearly onto [1/ratio, 1].")],
+    hint_text="Translate section 2's formula (Howard & Ruder 2018, eq. 3) piece by piece: first the cut step c "
+              "(math.floor), then p_t with its two cases, then the multiplier. Return the factor that scales η, "
+              "not η itself.",
     solution_text=("import math\ndef stlr(t, T, cut_frac, ratio):\n    cut = math.floor(T * cut_frac)\n"
                    "    p = t / cut if t < cut else 1 - (t - cut) / (cut * (1 / cut_frac - 1))\n"
                    "    return (1 + p * (ratio - 1)) / ratio"),
@@ -68,7 +69,7 @@ read_lr_find = ChoiceExercise(
              "d": "the smallest rate tried, to be safe"},
     correct="b",
     explanations={"a": "At the minimum the rate is already close to too large: the loss is about to blow up, "
-                       "and the curve was measured while the rate kept growing. Go about 10× lower.",
+                       "and the curve was measured while the rate kept growing.",
                   "b": "Yes: where the loss falls fastest (or the minimum ÷ 10) is large enough to learn quickly "
                        "and safely below divergence.",
                   "c": "That rate is at the edge of divergence; a full run at it is likely to diverge.",

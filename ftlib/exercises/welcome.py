@@ -1,4 +1,8 @@
-"""Exercises of lesson 00 (welcome): how checked exercises work."""
+"""Exercises of lesson 00 (welcome): how checked exercises work.
+
+``pixels_per_image`` is a toy exercise the lesson uses to *show* the feedback (a wrong answer, a hint,
+the offer of a solution after three wrong tries) without giving away Exercise 1.
+"""
 from __future__ import annotations
 
 from ftlib.exercises import ChoiceExercise, FunctionExercise, ValueExercise
@@ -8,8 +12,8 @@ images_per_class = ValueExercise(
     expected=2000,
     mistakes=[(20000, "That is the whole training split: divide by the number of classes."),
               (500, "500 per class is the *test* split; the question asks about the training split.")],
-    hint_text="Load the training split with ftlib.load_fashion_mnist('train') and count one label, "
-              "e.g. (y == 0).sum().item(), or use torch.bincount(y).",
+    hint_text="Load the training split with ftlib.load_fashion_mnist('train') and count how many labels "
+              "are equal to one class (a comparison gives a tensor of booleans: what does .sum() do to it?).",
     solution_text="x, y = ftlib.load_fashion_mnist('train')\nanswer = int((y == 0).sum())",
 )
 
@@ -34,13 +38,23 @@ def make_accuracy_exercise(model, x, y) -> FunctionExercise:
         reference=_source_accuracy_reference, cases=[(model, x, y), (model, x[:100], y[:100])],
         mistakes=[(_percent, "Give a fraction between 0 and 1, not a percentage."),
                   (_error_rate, "That is the error rate: accuracy is the fraction classified *correctly*.")],
-        hint_text="Predicted class = logits.argmax(dim=1); accuracy = (predicted == y).float().mean(). "
-                  "Use model.eval() and torch.no_grad(), and ftlib.to_input(x) to turn uint8 images into inputs.",
+        hint_text="The predicted class of an image is the position of its largest logit; accuracy is the "
+                  "fraction of images where it equals the label. Turn uint8 images into inputs with "
+                  "ftlib.to_input(x), and evaluate in eval mode without gradients.",
         solution_text=("def accuracy(model, x, y):\n    model.eval()\n    with torch.no_grad():\n"
                        "        logits = model(ftlib.to_input(x))\n"
                        "    return (logits.argmax(1) == y).float().mean().item()"),
     )
 
+
+pixels_per_image = ValueExercise(
+    "Demo — pixels in one image",
+    expected=28 * 28,
+    mistakes=[(28, "That is one side of the image: the pixels fill the whole square."),
+              (56, "That adds the two sides; the pixels fill the whole square.")],
+    hint_text="An image is a square grid of pixels; section 2 printed the shape of the training images.",
+    solution_text="answer = 28 * 28   # = 784, or x_train.shape[1] * x_train.shape[2]",
+)
 
 what_is_finetuning = ChoiceExercise(
     "Exercise 3 — what fine-tuning means",
