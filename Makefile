@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 # JupyterLab refuses to run as root (containers) unless told it is on purpose
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
-.PHONY: lab lab-instructor workspace test test-portable unit notebooks execute data pretrain student site bench clean-venv venv
+.PHONY: lab lab-instructor workspace test test-portable unit notebooks execute data pretrain student site site-instructor bench clean-venv venv
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -68,9 +68,14 @@ pretrain: $(STAMP)
 student: $(STAMP)
 	$(BIN)/python scripts/make_student.py $(if $(FORCE),--force)
 
-## make site: render the executed lessons to a static HTML site in _site/ (index.html is the contents)
+## make site: the publishable static site in _site/ (no solutions: stubbed as in the student copies, exercise
+## outputs hidden; formulas by a bundled MathJax, nothing loaded from the network); index.html is the contents
 site: $(STAMP)
 	$(BIN)/python scripts/build_site.py
+
+## make site-instructor: the same site WITH every solution and output, in _site-instructor/ (do not publish)
+site-instructor: $(STAMP)
+	$(BIN)/python scripts/build_site.py --instructor
 
 ## make bench: training-loop overhead and widget latency benchmarks
 bench: $(STAMP)
