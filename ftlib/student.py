@@ -15,7 +15,8 @@ cells (docs/AUTHORING.md)::
 In the student copy the block becomes ``raise NotImplementedError("Exercise: your code
 here — call ex.update_rule.hint() for a hint")`` at the block's indentation, and the marked
 line becomes ``answer = ...  # YOUR ANSWER``; the checker then prints "not answered yet".
-Every output is cleared (students run the copy themselves).
+Every output is cleared (students run the copy themselves), and nbval's ``# NBVAL_...`` marker lines
+are dropped.
 
 Copies are written to ``student/`` with a record of what was generated
 (``student/.generated.json``, sha256 per file).  A copy whose content differs from what was
@@ -48,6 +49,7 @@ CHECK_CALL = re.compile(r"([A-Za-z_][\w.]*)\.check\s*\(")
 # a near miss ("# begin solution", "# SOLUTION (note)") would otherwise leak the answer into the student copy
 MENTIONS_SOLUTION = re.compile(r"#.*\bsolutions?\b", re.IGNORECASE)
 EXACT_MARKER = re.compile(r"#\s*(BEGIN SOLUTION|END SOLUTION|SOLUTION)\s*$")
+TEST_MARKER = re.compile(r"^# NBVAL_[A-Z_]+[ \t]*\n?", re.M)  # nbval's cell markers (docs/AUTHORING.md)
 STUB = 'raise NotImplementedError("Exercise: your code here — call {handle}.hint() for a hint")'
 ANSWER = "...  # YOUR ANSWER"
 
@@ -121,6 +123,7 @@ def make_student_notebook(nb: nbformat.NotebookNode, name: str = "notebook") -> 
         if cell.cell_type != "code":
             continue
         cell.source, n = make_student_source(cell.source, where=f"{name} cell {index}")
+        cell.source = TEST_MARKER.sub("", cell.source)  # the course's test markers mean nothing to a learner
         total += n
         cell.outputs = []
         cell.execution_count = None

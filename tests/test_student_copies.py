@@ -269,3 +269,10 @@ def test_the_lessons_folder_is_refused_as_output(tmp_path):
         with pytest.raises(StudentCopyError, match="replace the instructor's lessons"):
             write_student_copies([lesson], out)
     assert lesson.read_bytes() == before
+
+
+def test_test_markers_are_dropped_from_copies():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nanswer = 2  # SOLUTION\nex.v.check(answer)"),
+                                         nbformat.v4.new_code_cell("# NBVAL_IGNORE_OUTPUT\nview")])
+    copy, _ = make_student_notebook(nb)
+    assert [c.source for c in copy.cells] == ["answer = ...  # YOUR ANSWER\nex.v.check(answer)", "view"]
