@@ -6,7 +6,11 @@ thread while the notebook stays usable.  After every chunk the plot of training 
 per block of the model, :func:`ftlib.freezing.block_names`) sets that group's learning rate;
 a moved slider takes effect at the next optimizer step.  **pause** stops after the current
 step, **start** continues, **reset** restores the weights the view was created with and
-clears the curves.  ``large=True`` gives big fonts and a big figure for a projector.
+clears the curves.  ``large=True`` gives big fonts and a big figure for a projector, laid out
+to fit a 1280 x 720 screen in JupyterLab with its left side bar collapsed (buttons and status on
+one row, two sliders per row, the plot below at the output's full width, its height capped to
+the window; checked in tests/test_browser.py at 1280 x 720 and 1280 x 640).  The legend sits
+above the plots, so the newest point (always at the right edge) is never hidden.
 
 Usage in a notebook::
 
@@ -341,38 +345,47 @@ def _snapshot(h: LiveHistory) -> LiveHistory:
 
 
 class _Plot:
-    """A matplotlib figure (Agg, not pyplot) redrawn in place: lines are updated, not re-created."""
+    """A matplotlib figure (Agg, not pyplot) redrawn in place: lines are updated, not re-created.
+
+    Loss (left) and accuracy (right) share one legend, *above* the axes: the newest point is
+    always at the right edge of the data, where a legend inside the axes would hide it.
+    """
 
     def __init__(self, large: bool, smooth: int) -> None:
         from matplotlib.figure import Figure
+        from matplotlib.lines import Line2D
 
         self.smooth = smooth
         self.font = 18 if large else 10
         self.dpi = 80 if large else 90
-        width, height = (14, 5.5) if large else (9, 3.4)
+        # large: 1120 x 416 px, fits 1280 x 720 under the controls (see LiveTrainingView)
+        width, height = (14, 5.2) if large else (9, 3.6)
         self.pixels = (int(width * self.dpi), int(height * self.dpi))
         fig = Figure(figsize=(width, height), dpi=self.dpi)
         # fixed margins (in inches, so they suit both sizes): no layout engine to rerun on every redraw
         fs = self.font / 10
-        fig.subplots_adjust(left=0.55 * fs / width, right=1 - 0.25 * fs / width, bottom=0.6 * fs / height,
-                            top=1 - 0.4 * fs / height, wspace=0.75 * fs / (width / 2))
+        fig.subplots_adjust(left=0.75 * fs / width, right=1 - 0.25 * fs / width, bottom=0.62 * fs / height,
+                            top=1 - 0.42 * fs / height, wspace=0.9 * fs / (width / 2))
         self.fig = fig
         self.ax_loss, self.ax_acc = fig.subplots(1, 2)
         lw = 3 if large else 1.8
         (self.loss_raw,) = self.ax_loss.plot([], [], color="C0", alpha=0.25, lw=lw * 0.5)
-        (self.loss_line,) = self.ax_loss.plot([], [], color="C0", lw=lw, label="training loss")
-        (self.val_loss_line,) = self.ax_loss.plot([], [], "o-", color="C1", lw=lw, ms=lw * 2,
-                                                  label="validation loss")
-        (self.acc_line,) = self.ax_acc.plot([], [], color="C0", lw=lw, label="training accuracy")
-        (self.val_acc_line,) = self.ax_acc.plot([], [], "o-", color="C1", lw=lw, ms=lw * 2,
-                                                label="validation accuracy")
-        for ax, title in ((self.ax_loss, "loss"), (self.ax_acc, "accuracy")):
-            ax.set_title(title, fontsize=self.font * 1.2)
+        (self.loss_line,) = self.ax_loss.plot([], [], color="C0", lw=lw)
+        (self.val_loss_line,) = self.ax_loss.plot([], [], "o-", color="C1", lw=lw, ms=lw * 2)
+        (self.acc_line,) = self.ax_acc.plot([], [], color="C0", lw=lw)
+        (self.val_acc_line,) = self.ax_acc.plot([], [], "o-", color="C1", lw=lw, ms=lw * 2)
+        for ax, label in ((self.ax_loss, "loss"), (self.ax_acc, "accuracy")):
+            ax.set_ylabel(label, fontsize=self.font)
             ax.set_xlabel("step", fontsize=self.font)
             ax.tick_params(labelsize=self.font * 0.9)
             ax.grid(alpha=0.3)
-            ax.legend(fontsize=self.font * 0.8, loc="upper right" if ax is self.ax_loss else "lower right")
-        self.ax_acc.set_ylim(0, 1)
+        handles = [Line2D([], [], color="C0", lw=lw), Line2D([], [], color="C1", lw=lw, marker="o", ms=lw * 2),
+                   Line2D([], [], color="0.4", ls=":", lw=lw * 0.7)]
+        self.legend = fig.legend(handles, ["training (running mean)", "validation", "a learning rate changed"],
+                                 loc="upper center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False,
+                                 fontsize=self.font * 0.9, handlelength=2.0, columnspacing=1.6,
+                                 borderaxespad=0.1)
+        self.ax_acc.set_ylim(0, 1.03)  # a little room, so a curve at 100 % stays visible
         self.ax_loss.set_ylim(0, 2.5)
         self._marks: list = []  # dotted lines where a learning rate changed
         self._lw = lw
@@ -441,7 +454,7 @@ class LiveTrainingView:
     """The widget around :class:`LiveTrainer`: start / pause / reset, an lr slider per group, a live plot.
 
     Takes the same arguments as :class:`LiveTrainer` plus ``large`` (projector mode: big
-    fonts, big figure, wide sliders), ``smooth`` (running-mean window of the training curves)
+    fonts and a big figure that fit a 1280 x 720 screen), ``smooth`` (running-mean window of the training curves)
     and ``min_redraw_s`` (redraw at most this often while training).  Training runs in a
     background thread, chunk by chunk, so the kernel keeps answering widget events: a slider
     moved during training is used from the next step; a dotted vertical line in the plot marks
@@ -483,12 +496,14 @@ class LiveTrainingView:
 
     def pause(self) -> None:
         """Stop after the current step; the curves stay."""
-        self.trainer.pause()
+        if self.trainer.pause():
+            self._busy("pausing after the current step …")
         self.wait(timeout=30)
         self.redraw()
 
     def reset(self) -> None:
         """Back to the initial weights and learning rates; empty curves."""
+        self._busy("resetting …")
         self.trainer.reset()
         self.wait(timeout=30)
         if self._widget is not None:
@@ -548,12 +563,24 @@ class LiveTrainingView:
         self._status.value = self._status_html()
         self._start.disabled = state not in ("ready", "paused")
         self._pause.disabled = state != "running"
+        self._reset.disabled = False
 
-    def _status_html(self) -> str:
+    def _busy(self, message: str) -> None:
+        """Say at once what a button does while it waits for the training step in progress
+        (pause and reset take a fraction of a second, more on a busy machine); buttons disabled."""
+        if self._widget is None:
+            return
+        for b in (self._start, self._pause, self._reset):
+            b.disabled = True
+        self._status.value = self._status_html(message)
+
+    def _status_html(self, text: str | None = None) -> str:
         import html
 
-        size = "22px" if self.large else "14px"
-        return f'<span style="font-size:{size}; font-family:monospace">{html.escape(self.trainer.status())}</span>'
+        size = "20px" if self.large else "14px"
+        text = self.trainer.status() if text is None else text
+        return (f'<span style="font-size:{size}; font-family:monospace; overflow-wrap:anywhere">'
+                f'{html.escape(text)}</span>')
 
     @property
     def widget(self):
@@ -563,17 +590,21 @@ class LiveTrainingView:
         return self._widget
 
     def _build(self) -> None:
+        """The widget.  ``large=True`` is laid out for a projector at 1280 x 720 (JupyterLab's side
+        bars collapsed): one row of buttons and the status line, the sliders two per row, then the
+        plot at the full width of the output area, its height capped so that all of it fits on the
+        screen below the controls; nothing is wider than the output area."""
         import ipywidgets as W
 
         large = self.large
-        font = "22px" if large else None
-        button_layout = W.Layout(width="160px" if large else "110px", height="56px" if large else "32px")
+        button_layout = W.Layout(width="140px" if large else "110px", height="48px" if large else "32px",
+                                 flex="0 0 auto")
         self._start = W.Button(description="start", icon="play", button_style="success", layout=button_layout)
         self._pause = W.Button(description="pause", icon="pause", button_style="warning", layout=button_layout)
         self._reset = W.Button(description="reset", icon="undo", layout=button_layout)
         for b in (self._start, self._pause, self._reset):
-            if font:
-                b.style.font_size = font
+            if large:
+                b.style.font_size = "20px"
             b.add_class("ftlib-live-button")
         self._start.on_click(lambda _: self.start())
         self._pause.on_click(lambda _: self.pause())
@@ -588,23 +619,38 @@ class LiveTrainingView:
             s = W.FloatLogSlider(value=lr, base=10, min=lo, max=hi, step=0.1, readout_format=".1e",
                                  description=f"lr {g}" + (" (frozen)" if g in frozen else ""),
                                  disabled=g in frozen, continuous_update=False,
-                                 style={"description_width": "170px" if large else "110px"},
-                                 layout=W.Layout(width="700px" if large else "460px"))
+                                 style={"description_width": "130px" if large else "110px"},
+                                 layout=W.Layout(width="540px" if large else "460px", max_width="100%"))
             s.add_class("ftlib-live-lr")
             s.observe(lambda change, g=g: self.trainer.set_lr(g, change["new"]), names="value")
             self._sliders[g] = s
-        self._status = W.HTML(self._status_html())
+        self._status = W.HTML(self._status_html(), layout=W.Layout(flex="1 1 auto", min_width="0",
+                                                                   margin="0 0 0 12px"))
+        self._status.add_class("ftlib-live-status")
+        width = self._plot.pixels[0]
+        # the plot is never wider than the output area, and in projector mode never taller than what
+        # is left of the window below JupyterLab's bars and the controls (about 300 px)
         self._image = W.Image(format="png", value=self._plot.png(self.trainer.history),
-                              layout=W.Layout(width=f"{self._plot.pixels[0]}px", max_width="100%",
-                                              height="auto"))
+                              layout=W.Layout(width="auto", height="auto", max_width="100%", margin="0",
+                                              max_height="calc(100vh - 300px)" if large else None,
+                                              align_self="flex-start", object_fit="contain"))
         self._image.add_class("ftlib-live-plot")
-        style = W.HTML("<style>.ftlib-live-large .widget-label, .ftlib-live-large .widget-readout,"
-                       ".ftlib-live-large .widget-label-basic {font-size: 22px !important;"
-                       " line-height: 32px !important; height: 32px !important}"
-                       ".ftlib-live-large .widget-slider {height: 40px}</style>") if large else None
-        children = [W.HBox([self._start, self._pause, self._reset]), self._status,
-                    W.VBox(list(self._sliders.values())), self._image]
-        box = W.VBox(children + ([style] if style else []))
+        top = W.HBox([self._start, self._pause, self._reset, self._status],
+                     layout=W.Layout(align_items="center", width="100%", max_width=f"{width}px"))
+        sliders = W.Box(list(self._sliders.values()),
+                        layout=W.Layout(flex_flow="row wrap", width="100%",
+                                        max_width=f"{width}px" if large else "100%"))
+        sliders.add_class("ftlib-live-sliders")
+        children = [top, sliders, self._image]
+        if large:  # bigger slider labels and readouts; a style tag takes no room
+            children.append(W.HTML(
+                "<style>.ftlib-live-large .widget-label, .ftlib-live-large .widget-readout,"
+                ".ftlib-live-large .widget-label-basic {font-size: 20px !important;"
+                " line-height: 30px !important; height: 30px !important}"
+                ".ftlib-live-large .widget-slider {height: 36px}"
+                ".ftlib-live-large .widget-readout {min-width: 80px}</style>",
+                layout=W.Layout(display="none")))
+        box = W.VBox(children, layout=W.Layout(width="100%", max_width="100%", overflow="hidden"))
         box.add_class("ftlib-live")
         if large:
             box.add_class("ftlib-live-large")

@@ -241,3 +241,38 @@ def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "co
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(interval)
+
+
+def collapse_left_sidebar(page) -> None:
+    """Collapse JupyterLab's left side bar (the file browser) if it is open: click its current tab."""
+    current = page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current")
+    if current.count():
+        current.first.click()
+        wait_until(lambda: page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").count() == 0,
+                   10, what="the left side bar to collapse")
+        time.sleep(0.3)  # the notebook panel re-lays out
+
+
+FIT_JS = """(selector) => {
+  const el = document.querySelector(selector);
+  if (!el) return null;
+  const box = e => { const b = e.getBoundingClientRect();
+                     return {left: b.left, top: b.top, right: b.right, bottom: b.bottom,
+                             width: b.width, height: b.height}; };
+  const scroller = el.closest('.jp-WindowedPanel-outer') || el.closest('.jp-Notebook');
+  const wide = [el, ...el.querySelectorAll('*')]
+      .filter(e => e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'visible')
+      .map(e => `${e.tagName}.${String(e.className).slice(0, 50)} ${e.scrollWidth}>${e.clientWidth}`);
+  const outside = [...el.querySelectorAll('*')].filter(e => e.getClientRects().length)
+      .filter(e => { const b = e.getBoundingClientRect(), r = el.getBoundingClientRect();
+                     return b.width > 0 && (b.right > r.right + 1 || b.left < r.left - 1); })
+      .map(e => `${e.tagName}.${String(e.className).slice(0, 50)}`);
+  return {viewport: {width: innerWidth, height: innerHeight},
+          page: {scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth},
+          widget: box(el), panel: scroller ? box(scroller) : null, scrolling_sideways: wide, sticking_out: outside};
+}"""
+
+
+def fit_report(page, selector: str) -> dict:
+    """Where the element is on screen, the visible notebook panel, and anything in it that overflows sideways."""
+    return page.evaluate(FIT_JS, selector)

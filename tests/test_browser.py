@@ -1,10 +1,17 @@
 """Tested as a person uses it: JupyterLab in Debian's Chromium, driven by Playwright (issue 7).
 
 1. Lesson 01 (lesson 00 until lesson 01 exists): open it, Run All, move the learning-rate
-   slider with the keyboard, and check that the plot image changes.
+   slider with the keyboard, and check that the plot image changes; then type η = 0.21 into the
+   box next to the slider (just above 2/L = 0.2) and check that 0.21 stands and the verdict
+   under the plot says "diverges" (issue 12: the slider's own readout snapped it to 0.200).
 2. The live training view (ftlib.live): press start, see the curve image change, move a
    learning-rate slider during training, see the curve continue, pause — and check in the
-   kernel that the new learning rate was used from the next chunk on.
+   kernel that the new learning rate was used from the next chunk on.  The projector view
+   (``large=True``) is first checked at a 1280 x 720 viewport (and 1280 x 640, a browser window
+   of 720 with its own bars) with JupyterLab's left side bar collapsed: nothing overflows
+   sideways, and the buttons, sliders and plot are all on the screen at once.
+3. Lesson 05: its per-block learning-rate widget is shown once, and "train 30 steps" shows a
+   progress bar and a disabled button while it trains.
 
 Screenshots go to artifacts/browser/.  The server, its kernels and the browser are always
 shut down.  Skipped, with a plain message, when Chromium or Playwright is missing
@@ -20,8 +27,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.browser_helpers import (CHROMIUM_ARGS, error_outputs, find_chromium, jupyter_lab, open_notebook,
-                                   run_all, wait_until)
+from tests.browser_helpers import (CHROMIUM_ARGS, collapse_left_sidebar, error_outputs, find_chromium,
+                                   fit_report, jupyter_lab, open_notebook, run_all, wait_until)
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "browser"
@@ -88,6 +95,9 @@ FIND_SLIDER_JS = """(pattern) => {
   if (!box) return null;
   box.setAttribute('data-ftlib-test', 'slider-box');
   slider.setAttribute('data-ftlib-test', 'slider');
+  // a number box next to the slider (ftlib.widgets.ExactEntry) shows its value instead of a readout
+  const exact = slider.parentElement.querySelector('.ftlib-exact input');
+  if (exact) exact.setAttribute('data-ftlib-test', 'exact');
   return {index: index, labelled: labelled, label: (slider.querySelector('.widget-label') || {}).textContent};
 }"""
 PLOT_SRC_JS = """() => { const img = document.querySelector(
@@ -115,16 +125,21 @@ def test_lesson_slider_redraws_plot(name, tmp_path, page):
         box.scroll_into_view_if_needed()
         before_src = wait_until(lambda: page.evaluate(PLOT_SRC_JS), 20, what="the plot image")
         slider = page.locator("[data-ftlib-test=slider]")
-        readout_before = slider.locator(".widget-readout").inner_text()
+        exact = page.locator("[data-ftlib-test=exact]")
+        has_exact = exact.count() == 1
+
+        def readout() -> str:
+            return exact.input_value() if has_exact else slider.locator(".widget-readout").inner_text()
+        readout_before = readout()
         box.screenshot(path=str(ARTIFACTS / f"lesson{stem}_slider_before.png"))
         handle = slider.locator(".noUi-handle")
         handle.focus()
         moved = time.monotonic()
         handle.press("ArrowRight")
-        if slider.locator(".widget-readout").inner_text() == readout_before:  # already at the maximum
+        if wait_until_changed(readout, readout_before, 3) == readout_before:  # already at the maximum
             handle.press("ArrowLeft")
             handle.press("ArrowLeft")
-        readout_after = slider.locator(".widget-readout").inner_text()
+        readout_after = wait_until_changed(readout, readout_before, 5)
         assert readout_after != readout_before, "the keyboard did not move the slider"
         wait_until(lambda: (page.evaluate(PLOT_SRC_JS) or before_src) != before_src, 20,
                    what="the plot to change after the slider moved")
@@ -132,13 +147,48 @@ def test_lesson_slider_redraws_plot(name, tmp_path, page):
         if found["labelled"]:  # push the learning rate well up (lesson 01: into divergence) for the screenshot
             for _ in range(14):
                 handle.press("ArrowRight")
-            readout_after = slider.locator(".widget-readout").inner_text()
+            _wait_until_stable(readout)
+            readout_after = readout()
         _wait_until_stable(lambda: page.evaluate(PLOT_SRC_JS))
         box.screenshot(path=str(ARTIFACTS / f"lesson{stem}_slider_after.png"))
+        if lesson.name.startswith("01"):
+            _type_exact_learning_rate(page, box, exact, stem)
         page.screenshot(path=str(ARTIFACTS / f"lesson{stem}_page.png"))
         assert not error_outputs(page)
     print(f"\n{lesson.name}: opened with kernel in {opened:.1f} s, ran all in {ran:.1f} s; slider "
           f"{found['label']!r} {readout_before} -> {readout_after}: plot redrawn in {redraw:.2f} s")
+
+
+CAPTION_JS = """() => { const c = document.querySelector('[data-ftlib-test=slider-box] .ftlib-caption');
+  return c ? c.textContent : null; }"""
+
+
+def _type_exact_learning_rate(page, box, exact, stem: str) -> None:
+    """Type η = 0.21 (just above 2/L = 0.2 on the bowl) into the box next to the slider, press Enter."""
+    assert exact.count() == 1, "lesson 01: no number box next to the learning-rate slider"
+    slider_handle = page.locator("[data-ftlib-test=slider] .noUi-handle")
+    position_before = slider_handle.get_attribute("aria-valuenow")
+    exact.fill("0.21")
+    exact.press("Enter")
+    caption = wait_until(lambda: "η = 0.21 " in (page.evaluate(CAPTION_JS) or "") and page.evaluate(CAPTION_JS),
+                         20, what="the plot to redraw for the typed η = 0.21")
+    _wait_until_stable(lambda: (page.evaluate(PLOT_SRC_JS), exact.input_value()), quiet_s=1.0)
+    assert exact.input_value() == "0.21", f"the typed 0.21 did not stand: the box shows {exact.input_value()}"
+    caption = page.evaluate(CAPTION_JS)
+    assert "2/L = 0.2)" in caption and caption.rstrip().endswith("diverges"), caption
+    assert slider_handle.get_attribute("aria-valuenow") != position_before, "the slider did not follow the box"
+    box.screenshot(path=str(ARTIFACTS / f"lesson{stem}_typed_0.21.png"))
+
+
+def wait_until_changed(read, old, timeout: float):
+    """``read()`` once it differs from ``old`` (or, after ``timeout`` seconds, whatever it is)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = read()
+        if now != old:
+            return now
+        time.sleep(0.05)
+    return read()
 
 
 def _wait_until_stable(read, quiet_s: float = 0.8, timeout: float = 15.0) -> None:
@@ -214,6 +264,10 @@ def test_live_training_view(lesson, tmp_path, page):
         open_notebook(page, lab, name)
         run_all(page)
         assert not error_outputs(page), error_outputs(page)
+        if lesson is None:  # the projector view (large=True)
+            _check_projector_fits(page)
+        else:
+            _check_lr_widget_progress(page)
         live = page.locator(".ftlib-live")
         live.scroll_into_view_if_needed()
         plot = live.locator("img.ftlib-live-plot")
@@ -253,6 +307,9 @@ def test_live_training_view(lesson, tmp_path, page):
         wait_until(lambda: _step(_status(page)) >= step_at_move + 15, 60, what="training to continue")
         wait_until(lambda: plot.get_attribute("src") != src2, 30, what="the curve to continue")
         live.screenshot(path=str(ARTIFACTS / f"{shot}_after_slider.png"))
+        if lesson is None:  # the projector view in use, as the room sees it
+            live.evaluate("e => e.scrollIntoView({block: 'start'})")
+            page.screenshot(path=str(ARTIFACTS / "projector_1280x720_training.png"))
 
         live.locator("button", has_text="pause").click()
         wait_until(lambda: "paused" in _status(page), 30, what="pause")
@@ -275,3 +332,78 @@ def test_live_training_view(lesson, tmp_path, page):
         page.screenshot(path=str(ARTIFACTS / f"{shot}_page.png"))
     print(f"\n{name}: lr head {before} -> {after} at step {step_at_move}, used from step {first_new}; "
           f"paused at step {paused_at}; a cell ran during training in {cell_latency:.2f} s")
+
+
+# -- 3. layout and progress checks used above ---------------------------------------------------------
+
+def _check_projector_fits(page) -> None:
+    """At 1280 x 720 (and 1280 x 640) with the left side bar collapsed: no sideways overflow, and the
+    buttons, the sliders and the whole plot lie inside the visible notebook panel at once."""
+    collapse_left_sidebar(page)
+    for width, height in ((1280, 640), (1280, 720)):  # ends at 1280 x 720: the rest of the test runs there
+        page.set_viewport_size({"width": width, "height": height})
+        time.sleep(0.5)
+        live = page.locator(".ftlib-live")
+        live.evaluate("e => e.scrollIntoView({block: 'start'})")  # the widget's top at the panel's top
+        time.sleep(0.3)
+        fit = fit_report(page, ".ftlib-live")
+        page.screenshot(path=str(ARTIFACTS / f"projector_{width}x{height}.png"))
+        assert fit["page"]["scrollWidth"] <= fit["page"]["clientWidth"], f"the page scrolls sideways: {fit}"
+        assert not fit["scrolling_sideways"], f"parts of the view scroll sideways: {fit['scrolling_sideways']}"
+        assert not fit["sticking_out"], f"parts stick out of the view: {fit['sticking_out']}"
+        panel, widget = fit["panel"], fit["widget"]
+        assert widget["right"] <= min(panel["right"], width) + 1, f"wider than the notebook panel: {fit}"
+        parts = {"buttons": ".ftlib-live-button", "sliders": ".ftlib-live-lr", "plot": "img.ftlib-live-plot",
+                 "status": ".ftlib-live-status"}
+        for name, selector in parts.items():
+            boxes = [live.locator(selector).nth(i).bounding_box() for i in range(live.locator(selector).count())]
+            assert boxes, f"no {name} in the view"
+            for b in boxes:
+                assert b["x"] >= panel["left"] - 1 and b["x"] + b["width"] <= panel["right"] + 1, (name, b, panel)
+                assert b["y"] >= panel["top"] - 1 and b["y"] + b["height"] <= panel["bottom"] + 1, \
+                    f"{width}x{height}: the {name} are not all on screen together with the rest: {b}, panel {panel}"
+        plot = live.locator("img.ftlib-live-plot").bounding_box()
+        assert plot["width"] >= 0.7 * width, f"the plot is too small for a projector: {plot}"
+        natural = live.locator("img.ftlib-live-plot").evaluate("e => e.naturalWidth / e.naturalHeight")
+        assert abs(plot["width"] / plot["height"] - natural) < 0.02 * natural, "the plot is stretched"
+        print(f"\nprojector view at {width}x{height}: widget {widget['width']:.0f}x{widget['height']:.0f} px "
+              f"in a panel of {panel['width']:.0f}x{panel['height']:.0f}; "
+              f"plot {plot['width']:.0f}x{plot['height']:.0f}")
+
+
+def _check_lr_widget_progress(page) -> None:
+    """Lesson 05's "train 30 steps": shown once; while it trains a progress bar counts and the button waits."""
+    widgets = page.locator(".ftlib-lr-widget")
+    assert widgets.count() == 1, f"the per-block learning-rate widget is shown {widgets.count()} times"
+    widget = widgets.first
+    widget.scroll_into_view_if_needed()
+    button = widget.locator("button", has_text="train")
+    bar = widget.locator(".ftlib-progress")
+    label = widget.locator(".ftlib-progress-label")
+    assert not bar.is_visible(), "the progress bar shows before anything trains"
+    clicked = time.monotonic()
+    button.click()
+    seen = wait_until(lambda: bar.is_visible() and re.search(r"step (\d+) / 30", label.inner_text()), 10,
+                      what="the progress bar to appear after 'train 30 steps'")
+    appeared = time.monotonic() - clicked
+    assert widget.locator("button", has_text="training").is_disabled(), "the button is not disabled while it trains"
+    widget.screenshot(path=str(ARTIFACTS / "lesson05_training_progress.png"))
+    steps = {int(seen.group(1))}
+    while True:  # the label counts up while it trains
+        text = label.inner_text()
+        m = re.search(r"step (\d+) / 30", text)
+        if m:
+            steps.add(int(m.group(1)))
+        if text.startswith("run "):
+            break
+        assert time.monotonic() - clicked < 90, f"training did not finish: {text!r}"
+        time.sleep(0.05)
+    took = time.monotonic() - clicked
+    assert len(steps) >= 3, f"the progress label did not count up: {sorted(steps)}"
+    assert not button.is_disabled() and not bar.is_visible()
+    assert "target accuracy" in widget.locator(".widget-output").inner_text()
+    wait_until(lambda: widget.locator(".widget-output img").count() and widget.locator(".widget-output img").first
+               .evaluate("e => e.complete && e.naturalWidth > 0"), 20, what="the plot of the runs")
+    widget.screenshot(path=str(ARTIFACTS / "lesson05_training_done.png"))
+    print(f"\nlesson 05 'train 30 steps': progress shown after {appeared:.2f} s, {len(steps)} step counts seen, "
+          f"done in {took:.1f} s")

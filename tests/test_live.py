@@ -201,3 +201,112 @@ def test_a_dropped_view_stops_training():
     gc.collect()
     thread.join(timeout=30)
     assert not thread.is_alive(), "the training thread outlived its view"
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_legend_is_above_the_axes_never_on_the_data(large):
+    """Issue 12: the newest point (always at the right edge) landed under a legend inside the axes."""
+    from ftlib.live import LiveHistory, _Plot
+
+    plot = _Plot(large, smooth=5)
+    h = LiveHistory(step=list(range(40)), loss=[2.0 - i / 40 for i in range(40)], acc=[i / 40 for i in range(40)],
+                    lrs=[{"head": 1e-3 if i < 20 else 1e-2} for i in range(40)], eval_step=[4, 9, 14],
+                    val_loss=[1.5, 1.2, 1.0], val_acc=[0.3, 0.5, 0.6])
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    plot.png(h)
+    canvas = FigureCanvasAgg(plot.fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    legend = plot.legend.get_window_extent(renderer)
+    for ax in (plot.ax_loss, plot.ax_acc):
+        assert not legend.overlaps(ax.get_window_extent(renderer)), "the legend overlaps an axes"
+        assert ax.get_legend() is None
+        assert not legend.overlaps(ax.get_tightbbox(renderer)), "the legend overlaps tick labels"
+    assert plot.fig.bbox.contains(legend.x0, legend.y0) and plot.fig.bbox.contains(legend.x1 - 1, legend.y1 - 1)
+    texts = [t.get_text() for t in plot.legend.get_texts()]
+    assert texts == ["training (running mean)", "validation", "a learning rate changed"]
+    if large:  # projector: at least 16 pt at 80 dpi = 20 px high letters, on a 1120 px wide image
+        assert plot.legend.get_texts()[0].get_fontsize() >= 16 and plot.pixels == (1120, 416)
+
+
+def test_projector_layout_is_no_wider_than_the_plot():
+    """The large view: sliders two per row (wrapping on a narrow screen), plot capped to the window."""
+    model, x, y = tiny_problem()
+    view = LiveTrainingView(model, x, y, batch_size=16, large=True)
+    box = view.widget
+    top, sliders, image = box.children[:3]
+    width = view._plot.pixels[0]
+    assert sliders.layout.flex_flow == "row wrap"
+    assert 2 * int(view._sliders["head"].layout.width.rstrip("px")) <= width - 20
+    assert image.layout.max_width == "100%" and image.layout.max_height.startswith("calc(100vh")
+    assert box.children[-1].layout.display == "none"  # the style tag takes no room
+
+
+def _running_mean(values, window=5):
+    return [sum(values[max(0, i - window + 1):i + 1]) / len(values[max(0, i - window + 1):i + 1])
+            for i in range(len(values))]
+
+
+def test_lesson05_demo_shows_a_learning_rate_change():
+    """What lesson 05's text tells students to look for in ``live_demo`` (issue 12), on its exact setting."""
+    from ftlib.widgets.unfreezing import live_demo
+
+    view = live_demo()
+    t = view.trainer
+    assert t.train_chunk(30) == 30
+    h = t.history
+    # 1. validation accuracy rises, training accuracy (as plotted: running mean of 5) stays below 100 %
+    assert h.val_acc[-1] > h.val_acc[0] + 0.2 and max(_running_mean(h.acc)) < 1.0
+    before = h.val_acc[-1]
+    # 2. block 1 at the top of its slider: within a chunk validation accuracy falls by more than 20
+    #    points and stays down for the next chunk (measured, seeds 0, 1, 2: 81 % -> 38 %, 43 %;
+    #    84 % -> 37 %, 33 %; 80 % -> 38 %, 37 %)
+    t.set_lr("block1", 1e-1)
+    t.train_chunk(10)
+    after = h.val_acc[-2:]
+    assert h.eval_step[-2:] == [34, 39] and max(after) < before - 0.2, (before, after)
+    # 3. reset; the head at 1e-2 after 30 steps: the loss falls faster than before the change
+    #    (measured, seeds 0, 1, 2: the 15 steps before fell 0.26, 0.31, 0.31, the 15 after 0.57, 0.47, 0.63)
+    view.reset()
+    t.train_chunk(30)
+    t.set_lr("head", 1e-2)
+    t.train_chunk(15)
+    loss = _running_mean(t.history.loss)
+    fell_before, fell_after = loss[14] - loss[29], loss[29] - loss[44]
+    assert fell_after > 1.3 * fell_before, (fell_before, fell_after)
+
+
+def test_the_old_lesson05_setting_saturated():
+    """Why live_demo has more labels and a lower rate: 5 labels per class in full batches at lr 1e-3
+    reach 100 % training accuracy within a few dozen steps (the text of lesson 05 says so)."""
+    from ftlib.freezing import discriminative_lrs
+    from ftlib.widgets.unfreezing import make_setup
+    from ftlib.augment import shift_flip
+
+    setup = make_setup(k=5, seed=0, test_per_class=10)
+    t = LiveTrainer(setup.base, setup.x_train, setup.y_train, lr=discriminative_lrs(setup.base, 1e-3),
+                    batch_size=None, augment=shift_flip())
+    t.train_chunk(50)
+    assert max(_running_mean(t.history.acc)) == 1.0
+
+
+def test_pause_and_reset_say_at_once_that_they_are_working():
+    model, x, y = tiny_problem()
+    view = LiveTrainingView(model, x, y, batch_size=16, chunk_steps=2, max_steps=None, min_redraw_s=0.0)
+    box = view.widget
+    seen = []
+    view._status.observe(lambda c: seen.append((c["new"], view._start.disabled, view._reset.disabled)),
+                         names="value")
+    view.start()
+    deadline = time.monotonic() + 30
+    while view.trainer.steps_done < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    view.pause()
+    texts = [s[0] for s in seen]
+    first = next(i for i, t in enumerate(texts) if "pausing after the current step" in t)
+    assert seen[first][1] and seen[first][2], "buttons are disabled while it waits"
+    assert "paused" in texts[-1] and not view._start.disabled and not view._reset.disabled
+    seen.clear()
+    view.reset()
+    assert "resetting" in seen[0][0] and "ready" in seen[-1][0] and box is view.widget

@@ -79,3 +79,45 @@ def test_redraw_changes_the_picture(plots):
     a = plots["descent"].render(lr=0.01, steps=40)
     b = plots["descent"].render(lr=0.19, steps=40)
     assert a != b
+
+
+def test_round_sig_and_nearest_position():
+    from ftlib.widgets import nearest_position, round_sig
+
+    assert round_sig(0.050118723, 3) == 0.0501 and round_sig(0.21, 3) == 0.21 and round_sig(0.0, 3) == 0.0
+    log = ipywidgets.FloatLogSlider(value=0.05, base=10, min=-3, max=0, step=0.05)
+    assert nearest_position(log, 0.21) == pytest.approx(10 ** -0.7)         # 0.1995: the nearest position
+    assert nearest_position(log, 0.22) == pytest.approx(10 ** -0.65)
+    assert nearest_position(log, 50.0) == 1.0 and nearest_position(log, 1e-9) == pytest.approx(1e-3)
+    lin = ipywidgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.1)
+    assert nearest_position(lin, 0.26) == pytest.approx(0.3) and nearest_position(lin, 7) == 1.0
+
+
+def test_typed_learning_rate_is_used_exactly_and_the_slider_follows():
+    """Issue 12: the η box snapped a typed 0.21 to 0.200, so 'just above 2/L' could not be tried."""
+    plot = wd.descent_plot()
+    entry, slider = plot.entries["lr"], plot.sliders["lr"]
+    assert not slider.readout, "one number on screen: the box, not also the slider's readout"
+    entry.text.value = 0.21                                  # typed by a student
+    assert entry.text.value == 0.21, "the typed value stands"
+    assert slider.value == pytest.approx(10 ** -0.7), "the slider moved to its nearest position"
+    slider.value = 10 ** -0.7 * (1 + 1e-12)                  # the browser echoes that position back
+    assert entry.text.value == 0.21, "the slider following the box does not overwrite it"
+    png, view = plot._render()
+    assert view["lr"] == 0.21 and view["verdict"] == "diverges"
+    assert wd.descent_caption(view) == "η = 0.21  (2/L = 0.2): diverges"
+    slider.value = 10 ** -0.65                               # the slider moved by hand
+    assert entry.text.value == 0.224 and plot._render()[1]["lr"] == 0.224
+    entry.text.value = 0.199                                 # just below 2/L
+    assert plot._render()[1]["verdict"] == "oscillates and converges"
+    entry.text.value = 5.0                                   # out of range: the box clamps like the slider
+    assert entry.text.value == 1.0
+
+
+def test_descent_widget_layout_box_next_to_slider():
+    plot = wd.descent_plot()
+    ui = plot.widget()
+    first = ui.children[0]
+    assert isinstance(first, ipywidgets.HBox)
+    assert first.children == (plot.sliders["lr"], plot.entries["lr"].text)
+    assert isinstance(ui.children[-1], ipywidgets.Output)

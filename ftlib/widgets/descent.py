@@ -1,5 +1,8 @@
 """Widgets of lesson 01: the learning-rate explorer and the momentum explorer on an elongated bowl.
 
+The learning rate η has a log slider *and* a number box next to it: a typed η (0.21, just
+above 2/L = 0.2) is used exactly, the slider moving to its nearest position
+(:class:`ftlib.widgets.ExactEntry`); the verdict is also written under the figure.
 ``descent_view`` / ``momentum_view`` compute what is shown (tested in tests/), ``*_plot``
 build a :class:`ftlib.widgets.LivePlot` (one figure redrawn in place), and ``*_widget``
 return the ipywidgets control.
@@ -74,7 +77,7 @@ def descent_plot(problem: Quadratic | None = None, max_steps: int = 100) -> Live
         view = descent_view(lr, steps, problem)
         path_line.set_data(view["path"][:, 0], view["path"][:, 1])
         loss_line.set_data(np.arange(steps + 1), np.clip(view["losses"], 1e-12, 1e12))
-        ax_path.set_title(f"η = {lr:.3g}  (2/L = {threshold:.3g}): {view['verdict']}")
+        ax_path.set_title(f"η = {lr:.4g}  (2/L = {threshold:.3g}): {view['verdict']}")
         ax_loss.set_title(f"final loss {view['losses'][-1]:.3g}")
         return view
 
@@ -86,11 +89,17 @@ def descent_plot(problem: Quadratic | None = None, max_steps: int = 100) -> Live
         "steps": widgets.IntSlider(value=40, min=1, max=max_steps, description="steps",
                                    layout=widgets.Layout(width="480px")),
     }
-    return LivePlot(fig, draw, sliders, [path_line, loss_line, ax_path.title, ax_loss.title])
+    return LivePlot(fig, draw, sliders, [path_line, loss_line, ax_path.title, ax_loss.title],
+                    exact=["lr"], caption=descent_caption)
+
+
+def descent_caption(view: dict) -> str:
+    """The verdict in words, under the figure: 'η = 0.21 (2/L = 0.2): diverges'."""
+    return f"η = {view['lr']:.4g}  (2/L = {view['threshold']:.4g}): {view['verdict']}"
 
 
 def descent_widget(problem: Quadratic | None = None):
-    """Learning-rate slider (log scale) and number of steps; redraws path and loss curve."""
+    """Learning-rate slider (log scale) with a box for an exact η, and the number of steps."""
     return descent_plot(problem).widget()
 
 
