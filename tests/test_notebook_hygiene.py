@@ -173,3 +173,11 @@ def test_saved_widgets_are_a_sentence_not_a_repr(notebook):
                 f"{path.name} cell {i}: a widget's repr was saved: {text[:60]}"
             if out.get("metadata", {}).get("ftlib", {}).get("widget"):
                 assert text == module.WIDGET_NOTE
+
+
+def test_lessons_cite_only_what_the_course_ships(notebook):
+    """COURSE.md is the developers' design file; learners do not have it (issue 12). Lessons cite results/,
+    data/ and their own measurements instead."""
+    path, nb = notebook
+    for i, cell in enumerate(nb["cells"]):
+        assert "COURSE.md" not in "".join(cell["source"]), f"{path.name} cell {i} cites COURSE.md"
