@@ -276,3 +276,37 @@ FIT_JS = """(selector) => {
 def fit_report(page, selector: str) -> dict:
     """Where the element is on screen, the visible notebook panel, and anything in it that overflows sideways."""
     return page.evaluate(FIT_JS, selector)
+
+
+# -- what every browser test file shares --------------------------------------------------------------
+
+def skip_marks(what: str = "browser test") -> list:
+    """``pytestmark`` for a browser test file: a plain skip reason without Chromium or Playwright."""
+    import pytest
+
+    try:
+        import playwright.sync_api  # noqa: F401  (only whether it imports)
+        has_playwright = True
+    except ImportError:  # pragma: no cover - depends on the environment
+        has_playwright = False
+    return [
+        pytest.mark.skipif(find_chromium() is None, reason=f"{what} SKIPPED: Chromium not found (install Debian's "
+                           "'chromium' package: sudo apt-get install chromium, or set CHROMIUM=/path/to/chromium; "
+                           "see README, 'Browser tests')"),
+        pytest.mark.skipif(not has_playwright, reason=f"{what} SKIPPED: the playwright Python package "
+                           "is not installed (pip install -e '.[test]')"),
+    ]
+
+
+@contextlib.contextmanager
+def chromium(artifacts: Path) -> Iterator:
+    """Debian's Chromium through Playwright, closed on exit; ``artifacts`` is made for the screenshots."""
+    from playwright.sync_api import sync_playwright
+
+    artifacts.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -27,7 +27,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.browser_helpers import (CHROMIUM_ARGS, collapse_left_sidebar, error_outputs, find_chromium,
+from tests import browser_helpers as bh
+from tests.browser_helpers import (collapse_left_sidebar, error_outputs, find_chromium,
                                    fit_report, jupyter_lab, open_notebook, run_all, wait_until)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,17 +36,7 @@ ARTIFACTS = ROOT / "artifacts" / "browser"
 CHROMIUM = find_chromium()
 LR_LABEL = re.compile(r"learning|\blr\b|η|eta", re.I)
 
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - depends on the environment
-    sync_playwright = None
-
-pytestmark = [
-    pytest.mark.skipif(CHROMIUM is None, reason="browser test SKIPPED: Chromium not found (install Debian's "
-                       "'chromium' package: sudo apt-get install chromium; see README, 'Browser tests')"),
-    pytest.mark.skipif(sync_playwright is None, reason="browser test SKIPPED: the playwright Python package "
-                       "is not installed (pip install -e '.[test]')"),
-]
+pytestmark = bh.skip_marks('browser test')
 
 
 def _slider_lesson(name: str) -> Path:
@@ -56,13 +47,8 @@ def _slider_lesson(name: str) -> Path:
 
 @pytest.fixture(scope="module")
 def browser():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with bh.chromium(ARTIFACTS) as b:
+        yield b
 
 
 @pytest.fixture

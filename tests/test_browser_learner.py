@@ -22,25 +22,12 @@ import urllib.error
 from pathlib import Path
 
 import nbformat
-import pytest
-
 from tests import browser_helpers as bh
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "browser"
-CHROMIUM = bh.find_chromium()
 
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - depends on the environment
-    sync_playwright = None
-
-pytestmark = [
-    pytest.mark.skipif(CHROMIUM is None, reason="browser test SKIPPED: Chromium not found (install Debian's "
-                       "'chromium' package: sudo apt-get install chromium; see README, 'Browser tests')"),
-    pytest.mark.skipif(sync_playwright is None, reason="browser test SKIPPED: the playwright Python package "
-                       "is not installed (pip install -e '.[test]')"),
-]
+pytestmark = bh.skip_marks('browser test')
 
 EXERCISE = "ex.images_per_class.check(answer)"
 
@@ -130,9 +117,7 @@ def _run_all_above(page, cell) -> None:
 def test_learner_path(tmp_path):
     lessons_before, git_before = _lessons_digest(), _git_status_lessons()
     workspace = tmp_path / "workspace"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with make_lab(workspace) as lab, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=bh.CHROMIUM_ARGS)
+    with make_lab(workspace) as lab, bh.chromium(ARTIFACTS) as browser:
         page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
         page.set_default_timeout(30_000)
         try:
@@ -177,6 +162,6 @@ def test_learner_path(tmp_path):
             assert "cell" in text.split("NameError", 1)[1] and "run" in text.lower(), \
                 f"the NameError does not point to the cell to run: {text[-400:]}"
         finally:
-            browser.close()
+            page.context.close()
     assert _lessons_digest() == lessons_before, "the learner's session changed lessons/"
     assert _git_status_lessons() == git_before, "git status of lessons/ changed during the learner's session"

@@ -19,25 +19,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.browser_helpers import CHROMIUM_ARGS, find_chromium
+from tests import browser_helpers as bh
+from tests.browser_helpers import find_chromium
 from tests.test_site import LESSONS, PUBLIC, built_site
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "site"
 CHROMIUM = find_chromium()
 
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - depends on the environment
-    sync_playwright = None
-
-pytestmark = [
-    pytest.mark.skipif(CHROMIUM is None, reason="site browser test SKIPPED: Chromium not found (install Debian's "
-                       "'chromium' package: sudo apt-get install chromium, or set CHROMIUM=/path/to/chromium; "
-                       "see README, 'Browser tests')"),
-    pytest.mark.skipif(sync_playwright is None, reason="site browser test SKIPPED: the playwright Python package "
-                       "is not installed (pip install -e '.[test]')"),
-]
+pytestmark = bh.skip_marks('site browser test')
 
 # what tex2jax finds in markdown: $$...$$ and $...$ (no lesson uses \$ for a dollar sign)
 FORMULA = re.compile(r"\$\$.+?\$\$|\$[^$]+?\$", re.S)
@@ -62,13 +52,8 @@ def site() -> Path:
 
 @pytest.fixture(scope="module")
 def browser():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with bh.chromium(ARTIFACTS) as b:
+        yield b
 
 
 class Offline:
