@@ -90,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         env = dict(os.environ)
     command = lab_command(root, extra)
     sys.stdout.flush()
+    if os.name == "nt":  # Windows has no real exec: wait for JupyterLab so that Ctrl+C and the exit code reach make
+        import subprocess
+        return subprocess.call(command, env=env)
     os.execve(command[0], command, env)
     return 0  # pragma: no cover - execve does not return
 
