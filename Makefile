@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 # JupyterLab refuses to run as root (containers) unless told it is on purpose
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
-.PHONY: lab lab-instructor workspace test test-portable unit notebooks execute data pretrain student site site-instructor bench clean-venv venv
+.PHONY: lab lab-instructor workspace test test-portable unit notebooks execute data pretrain pretrain-text student site site-instructor bench clean-venv venv
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,12 +56,18 @@ execute: $(STAMP)
 	$(BIN)/python scripts/execute_lessons.py $(LESSONS)
 
 ## make data: rebuild data/fashion_mnist_subset.npz from the full Fashion-MNIST (Debian: dataset-fashion-mnist)
+## and the text track's glosses, tokenizer and licence from WordNet 3.0 (Debian: wordnet-base)
 data: $(STAMP)
 	$(BIN)/python -m ftlib.make_data
+	$(BIN)/python -m ftlib.tooling.text_data
 
 ## make pretrain: reproduce the shipped pretrained backbone (about 2-3 minutes on 2 CPU cores)
 pretrain: $(STAMP)
 	$(BIN)/python -m ftlib.pretrain --overwrite
+
+## make pretrain-text: reproduce the text track's language model, gloss_gpt and gloss_gpt_1k (4,000 steps, ~11 min on 2 cores)
+pretrain-text: $(STAMP)
+	$(BIN)/python -m ftlib.tooling.pretrain_lm --overwrite
 
 ## make student: student copies of the lessons in student/ (solutions replaced by stubs);
 ## an edited copy is kept unless FORCE=1 (then it is kept as NAME.backup-N.ipynb first)
