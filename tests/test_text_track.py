@@ -126,3 +126,13 @@ def test_precompute_text_reproduces_its_small_result(tmp_path):
         for row in res["rows"]:
             row.pop("seconds", None)
     assert_results_close(new, committed)
+
+
+def test_ulmfit_unfreezes_everything_within_a_short_recipe():
+    """run() spreads ULMFiT's unfreezing over the recipe's steps, so a short run still reaches the embeddings."""
+    from ftlib.text import finetune as T
+    task = D.gloss_task()
+    x, y = D.k_shot_texts(task, 1, seed=0)
+    row = T.run("ULMFiT", x, y, 0, recipe=T.Recipe(steps=12))
+    emb = row["model"].backbone.tok_emb.weight
+    assert emb.requires_grad, "the last group (the embeddings) was unfrozen by the final step"

@@ -271,6 +271,8 @@ def run(method: str, texts: Sequence[str], labels: torch.Tensor, seed: int, *, t
         forgetting: bool = False, recipe: Recipe = RECIPE, pretrained: str = PRETRAINED,
         heldout_limit: int | None = None, **options) -> dict:
     """Set up ``method``, train it, and measure it: a result row (accuracy, trainable count, final loss...)."""
+    if method == "ULMFiT":  # its unfreezing schedule is spread over the steps actually trained
+        options.setdefault("steps", recipe.steps)
     s = setup(method, int(torch.as_tensor(labels).max()) + 1 if test is None else len(set(test[1].tolist())),
               seed, pretrained, **options)
     trainable = count_trainable(s.model) if s.on_step is None else sum(
