@@ -12,10 +12,11 @@ Lesson 00 promises them and lessons 04-05 explain why they matter:
   (the BatchNorm trap, lesson 04);
 - :class:`DivergenceGuard` stops on a NaN/infinite loss *or* one that explodes far beyond its start, and
   blames the regularizer, not the learning rate, when the regularizer is what became NaN;
-- :func:`update` is the optimizer step itself.
+- :func:`update` is the optimizer step itself (with optional gradient clipping).
 
-``fit``, the live view, ``lr_find``, DANN, the forgetting and probing helpers and the BatchNorm-trap
-baseline all use these functions, each keeping its own shape around them (DANN has two losses; the
+``fit``, the live view, ``lr_find``, DANN, the forgetting and probing helpers, the BatchNorm-trap
+baseline, the text track's fine-tuning (``ftlib.text.finetune.train``) and its language-model pretraining
+(``ftlib.tooling.pretrain_lm``) all use these functions, each keeping its own shape around them (DANN has two losses; the
 BatchNorm-trap baseline deliberately skips :func:`training_mode`).
 """
 from __future__ import annotations
@@ -178,8 +179,18 @@ def lr_text(optimizer: torch.optim.Optimizer) -> str:
     return ", ".join(f"{lr:.3g}" for lr in lrs)
 
 
-def update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-    """One optimizer step on ``loss``: zero the gradients, backpropagate, step."""
+def update(optimizer: torch.optim.Optimizer, loss: torch.Tensor, grad_clip: float | None = None,
+           clip_params=None) -> None:
+    """One optimizer step on ``loss``: zero the gradients, backpropagate, clip (optional), step.
+
+    ``grad_clip`` rescales the gradients so that their joint norm is at most that value (the text track's
+    recipe, lessons 12-13); ``clip_params`` are the parameters whose norm counts, by default every parameter
+    of the optimizer that received a gradient.
+    """
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    if grad_clip is not None:
+        if clip_params is None:
+            clip_params = [p for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+        torch.nn.utils.clip_grad_norm_(clip_params, grad_clip)
     optimizer.step()

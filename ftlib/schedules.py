@@ -11,6 +11,7 @@ passed straight to ``ftlib.fit(..., schedule=...)``.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 
 import torch
@@ -69,10 +70,11 @@ def lr_curve(schedule: Schedule, total_steps: int, lr: float = 1.0) -> list[floa
     opt = torch.optim.Adam([param], lr=lr)
     sched = schedule(opt, total_steps)
     out = []
-    for _ in range(total_steps):
-        out.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step()
+    with warnings.catch_warnings():  # nothing trains here, so the optimizer is never stepped
+        warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)` before")
+        for _ in range(total_steps):
+            out.append(opt.param_groups[0]["lr"])
+            sched.step()
     return out
 
 

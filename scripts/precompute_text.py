@@ -10,13 +10,16 @@ recipe fixed before any result was seen (``ftlib.text.finetune.RECIPE``). Each r
 on the 1,000 test glosses, the number of trainable parameters and, for methods that start from the pretrained
 model, the language-model loss of the fine-tuned backbone on held-out source glosses (forgetting). The
 bag-of-words baseline is trained on the same draws. A rank sweep of LoRA runs at the largest k.
-Every worker uses one thread, so results do not depend on ``--workers``.
+Every worker uses one thread, so results do not depend on ``--workers``. Each finished (k, seed) job is
+appended to ``<out>.partial.jsonl`` at once; a run that was stopped resumes from it and skips those jobs
+(the file is removed when the result is written).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -65,6 +68,25 @@ def job(k: int, seed: int, methods: list[str], steps: int, test_per_class: int |
     return rows
 
 
+def _key(job: tuple, settings: dict) -> str:
+    """A job's identity, settings included, so a partial file from other settings is never reused."""
+    k, seed, methods, bow = job
+    return json.dumps([k, seed, methods, bow, settings["steps"], settings["test_per_class"], settings["heldout"]])
+
+
+def _finished_jobs(partial: Path, settings: dict) -> dict[str, list[dict]]:
+    """Jobs already written to ``partial`` (a line cut short by a kill is ignored and run again)."""
+    done: dict[str, list[dict]] = {}
+    if partial.exists():
+        for line in partial.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            done[entry["key"]] = entry["rows"]
+    return done
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--small", action="store_true")
@@ -82,20 +104,28 @@ def main(argv: list[str] | None = None) -> None:
     jobs = [(k, s, settings["methods"], True) for k in settings["ks"] for s in settings["seeds"]]
     jobs += [(settings["rank_k"], s, [f"LoRA r={r}" for r in settings["ranks"] if f"LoRA r={r}" not in
                                       settings["methods"]], False) for s in settings["seeds"]]
+    out = args.out or ROOT / "results" / ("text_small.json" if args.small else "text.json")
+    partial = out.with_suffix(".partial.jsonl")
+    done = _finished_jobs(partial, settings)
     started = time.perf_counter()
+    todo = [j for j in jobs if _key(j, settings) not in done]
+    print(f"{len(jobs) - len(todo)} of {len(jobs)} jobs already in {partial.name}", flush=True)
     with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(job, k, s, ms, settings["steps"], settings["test_per_class"], settings["heldout"], bow)
-                   for k, s, ms, bow in jobs]
-        rows = []
-        for f in futures:
-            rows += f.result()
-            print(f"{len(rows)} rows after {time.perf_counter() - started:.0f} s", flush=True)
+        futures = {pool.submit(job, k, s, ms, settings["steps"], settings["test_per_class"], settings["heldout"], bow):
+                   (k, s, ms, bow) for k, s, ms, bow in todo}
+        for f in as_completed(futures):
+            key = _key(futures[f], settings)
+            done[key] = f.result()
+            with partial.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps({"key": key, "rows": done[key]}) + "\n")
+            print(f"{len(done)} of {len(jobs)} jobs after {time.perf_counter() - started:.0f} s", flush=True)
+    rows = [r for j in jobs for r in done[_key(j, settings)]]  # in job order, whatever order they finished in
     pretrained_loss = T.source_lm_loss(T.load_gpt(), settings["heldout"])
     result = {"settings": {**settings, "recipe": T.RECIPE.__dict__, "baseline": BASELINE},
               "pretrained_source_lm_loss": pretrained_loss, "rows": rows,
               "environment": {"torch": torch.__version__}, "seconds": round(time.perf_counter() - started)}
-    out = args.out or ROOT / "results" / ("text_small.json" if args.small else "text.json")
     write_result(out, result, digits=5)
+    partial.unlink(missing_ok=True)
     print(f"wrote {out}")
 
 

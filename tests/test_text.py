@@ -2,7 +2,7 @@
 
 Tolerances: causality and padding compare float32 logits computed over different sequence lengths, so the
 attention/mean sums are reordered: ``atol=1e-5`` (logits are O(1)). Loss thresholds are measured values with
-a margin: the shipped model scores ~4.17 nats/token on the first 200 held-out texts (4.06 on all 2,000), a
+a margin: the shipped model scores ~4.17 nats/token on the first 200 held-out texts (4.06 on all 1,986), a
 random one ~8.35 (≈ ln 4096 = 8.32, a uniform guess).
 """
 from __future__ import annotations
@@ -16,12 +16,6 @@ from ftlib.text import finetune as F
 from ftlib.text.model import GPT, GPTConfig, TextClassifier, lm_loss
 
 TINY = GPTConfig(vocab_size=64, context=16, d_model=16, n_layers=2, n_heads=2, d_mlp=32)
-
-# A test gloss that is also, word for word, the gloss of a *different* synset outside the five categories:
-# noun.group "hood" and noun.location "'hood" are both "(slang) a neighborhood". No target synset is in the
-# source text; this one exact text coincides. Any other overlap would be a leak.
-KNOWN_COINCIDENCES = {"(slang) a neighborhood"}
-
 
 @pytest.fixture(scope="module")
 def task():
@@ -68,9 +62,12 @@ def test_gloss_task_split(task):
     assert not set(task.test_texts) & set(task.pool_texts)
 
 
-def test_no_target_text_in_the_pretraining_text(task):
+def test_no_text_used_to_measure_is_in_the_pretraining_text(task):
+    """Split by text, not only by synset: WordNet 3.0 repeats some glosses word for word across synsets."""
     train = set(D.source_texts("train"))
-    assert set(task.test_texts) & train == KNOWN_COINCIDENCES
+    assert not set(D.source_texts("heldout")) & train  # the forgetting measure (14 repeats were dropped)
+    assert len(D.source_texts("heldout")) == 1986 and len(train) > 80_000
+    assert not set(task.test_texts) & train
     assert not set(task.pool_texts) & train
     assert not set(task.test_texts) & set(D.source_texts("heldout"))
     with pytest.raises(ValueError, match="heldout"):
@@ -102,8 +99,10 @@ def test_tokenizer_is_byte_level_with_4096_tokens():
         assert all(0 <= i < 4096 for i in ids)
         assert tok.decode(ids) == text  # byte-level: nothing becomes an unknown token
     assert "".join(D.tokens_of("Quercus alba")) == "Quercus alba"
-    # each piece is decoded alone, so a two-byte character split over two tokens shows as two '\ufffd'
-    assert len(D.tokens_of("naïve café")) == len(tok.encode("naïve café").ids)
+    # a two-byte character split over two tokens shows as its two bytes, one per piece
+    pieces = D.tokens_of("naïve café")
+    assert len(pieces) == len(tok.encode("naïve café").ids) and "\ufffd" not in "".join(pieces)
+    assert "<C3>" in pieces and "".join(p for p in pieces if not p.startswith("<")) == "nave caf"
 
 
 # --- model ---------------------------------------------------------------------------------------------------
@@ -140,7 +139,7 @@ def test_too_many_positions_is_an_error():
         GPT(TINY)(torch.zeros(1, 17, dtype=torch.long))
     prompted = TextClassifier(GPT(TINY), 2, prompt_length=4)
     with pytest.raises(ValueError, match="context"):
-        prompted(torch.zeros(1, 13, dtype=torch.long))  # 4 prompt vectors + 13 tokens > 16
+        prompted(torch.ones(1, 13, dtype=torch.long))  # 4 prompt vectors + 13 tokens > 16
 
 
 def test_lm_loss_of_pretrained_and_random_models():

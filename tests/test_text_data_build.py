@@ -18,7 +18,9 @@ LICENCE = ["  1 This software and database is being provided to you, the LICENSE
            "  2 Princeton University under the following license.  ",
            "  3 "]
 # (lexfile, lemma, gloss): two synsets in each target category (05 animal, 13 food, 15 location, 18 person,
-# 20 plant), a pair of foods whose *definitions* coincide (examples differ), and nouns of other lexfiles.
+# 20 plant), a pair of foods whose *definitions* coincide (examples differ), a location whose definition is
+# word for word another synset's gloss (as "(slang) a neighborhood" is in WordNet 3.0), and nouns of other
+# lexfiles.
 NOUNS = [(5, "recombinant", 'a cell or organism in which genetic recombination has occurred; "an example"'),
          (5, "tabby", "a cat with a grey or tawny coat mottled with black"),
          (13, "porridge", 'soft food made by boiling grain in milk; "oatmeal porridge"'),
@@ -27,6 +29,7 @@ NOUNS = [(5, "recombinant", 'a cell or organism in which genetic recombination h
          (13, "frumenty", 'a dish of boiled grain; "wheat frumenty"'),
          (15, "harbour", "a sheltered port where ships can take on or discharge cargo"),
          (15, "hilltop", 'the peak of a hill; "the view from the hilltop"'),
+         (15, "nabe", "(slang) a neighborhood"),
          (18, "baker", "someone who bakes bread or cake"),
          (18, "sailor", 'a person who serves as a sailor; "he was a sailor all his life"'),
          (20, "oak", "a deciduous tree of the genus Quercus"),
@@ -81,13 +84,34 @@ def test_split_cuts_examples_and_drops_duplicates(wordnet):
     assert split["target"]["duplicates_dropped"] == 2 and len(pool) + len(test) == 10
 
 
+def test_split_drops_a_target_definition_the_source_text_contains(wordnet):
+    split = T.split_text(T.read_synsets(wordnet), test_per_class=1, heldout=2)
+    texts = {text for _, text, _ in split["target"]["pool"] + split["target"]["test"]}
+    assert "(slang) a neighborhood" not in texts  # "hood" (lexfile 14) has it in the source: "nabe" goes
+    assert "(slang) a neighborhood" in split["source"]["train"] + split["source"]["heldout"]
+    assert split["target"]["in_source_dropped"] == 1
+
+
+def test_split_drops_a_held_out_gloss_that_the_pretraining_text_repeats():
+    """Two synsets with one gloss: holding one out would measure a text the model trained on (14 in WordNet 3.0)."""
+    synsets = [("noun", 5, "cat", "a small feline")] + [("verb", 30, f"run{i}", "move fast") for i in range(6)] + \
+        [("verb", 30, "walk", "move slowly"), ("adj", 0, "tall", "great in height")]
+    for seed in range(20):  # whichever glosses are held out, no held-out text is a training text
+        split = T.split_text(synsets, test_per_class=0, heldout=3, seed=seed)
+        train, held = split["source"]["train"], split["source"]["heldout"]
+        assert not set(held) & set(train)
+        assert len(held) + split["source"]["heldout_in_train_dropped"] == 3
+        assert len(train) == 5  # the pretraining lines are what they were: only held-out texts are dropped
+    assert split["source"]["heldout_in_train_dropped"] > 0 or "move fast" not in held
+
+
 def test_split_keeps_target_synsets_out_of_the_source(wordnet):
     split = T.split_text(T.read_synsets(wordnet), test_per_class=1, heldout=2)
     source = split["source"]["train"] + split["source"]["heldout"]
     assert len(split["source"]["heldout"]) == 2
     others = [g for lex, _, g in NOUNS if lex not in T.TARGET_FILES] + [g for r in OTHERS.values() for *_, g in r]
     assert sorted(source) == sorted(others)  # every other synset's whole gloss, examples included
-    assert not {g for lex, _, g in NOUNS if lex in T.TARGET_FILES} & set(source)
+    assert not {g for lex, lemma, g in NOUNS if lex in T.TARGET_FILES and lemma != "nabe"} & set(source)
     assert not set(split["source"]["train"]) & set(split["source"]["heldout"])
 
 
@@ -106,7 +130,8 @@ def test_build_writes_the_files_byte_identically(wordnet, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     summary = T.build(wordnet, a)
     T.build(wordnet, b)
-    assert summary["synsets"] == 20 and summary["duplicates_dropped"] == 2
+    assert summary["synsets"] == 21 and summary["duplicates_dropped"] == 2 and summary["in_source_dropped"] == 1
+    assert summary["heldout_in_train_dropped"] == 0
     for name in (T.TEXT_FILE, T.TOKENIZER_FILE, T.LICENSE_FILE):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
         assert read_manifest(a)[name] == sha256_of(a / name)

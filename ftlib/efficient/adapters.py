@@ -67,6 +67,10 @@ def add_adapters(model: nn.Module, after: Sequence[str] = ("attn.o", "mlp.fc2"),
         if not any(n == a or n.endswith("." + a) for n in hits):
             raise ValueError(f"no layer is called {a!r}: name the layers after which adapters go, "
                              f"e.g. {sorted({n.rsplit('.', 1)[-1] for n in named if n})[:10]}")
+    already = [n for n, m in named.items() if isinstance(m, Adapted)]
+    if already:
+        raise ValueError(f"the model already has adapters (at {already[0]}): adding them again would stack "
+                         "two adapters per layer. Start from a fresh copy of the model (nothing was changed)")
     freeze_all(model)
     for name, module in hits.items():
         features, dim = _features(module)

@@ -21,8 +21,10 @@ from ftlib.efficient.common import freeze_all
 def _check_rank(r: int, alpha: float | None) -> float:
     if not isinstance(r, int) or isinstance(r, bool) or r <= 0:
         raise ValueError(f"the LoRA rank r must be a positive whole number, not {r!r}: try r=4")
+    if alpha is not None and (isinstance(alpha, bool) or not isinstance(alpha, (int, float))):
+        raise TypeError(f"alpha must be a number (or None for 2r), not {alpha!r}")
     alpha = 2.0 * r if alpha is None else float(alpha)
-    if alpha <= 0:
+    if not math.isfinite(alpha) or alpha <= 0:
         raise ValueError(f"alpha must be positive, not {alpha}: the update is scaled by alpha / r")
     return alpha
 

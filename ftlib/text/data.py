@@ -103,16 +103,27 @@ def encode(text: str, tokenizer=None, *, max_tokens: int = CONTEXT, truncate: bo
     return ids
 
 
+def as_texts(texts) -> list[str]:
+    """A list of texts, refusing one bare string (which would be read letter by letter) and non-strings."""
+    if isinstance(texts, str):
+        raise TypeError(f"expected a list of texts, got one string {texts[:40]!r}: wrap it in a list, [text]")
+    try:
+        texts = list(texts)
+    except TypeError:
+        raise TypeError(f"expected a list of texts, got {type(texts).__name__}") from None
+    if not texts:
+        raise ValueError("no texts: give at least one")
+    for i, t in enumerate(texts):
+        if not isinstance(t, str) or not t.strip():
+            raise ValueError(f"text {i} ({t!r}) is empty or not a string: every text needs at least one word")
+    return texts
+
+
 def encode_batch(texts, tokenizer=None, *, max_tokens: int = CONTEXT, truncate: bool = True
                  ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(ids, mask)``, both ``(len(texts), longest)``: right-padded ids and 1 where a token is real."""
     tokenizer = tokenizer or load_tokenizer()
-    texts = list(texts)
-    if not texts:
-        raise ValueError("no texts to encode")
-    for t in texts:
-        if not isinstance(t, str) or not t.strip():
-            raise ValueError(f"text {t!r} is empty or not a string: every text needs at least one word")
+    texts = as_texts(texts)
     pad = end_id(tokenizer)
     rows = [[pad] + e.ids for e in tokenizer.encode_batch(texts)]
     if not truncate:
@@ -130,10 +141,36 @@ def encode_batch(texts, tokenizer=None, *, max_tokens: int = CONTEXT, truncate: 
     return ids, mask
 
 
+def _byte_of_char() -> dict[str, int]:
+    """GPT-2's byte-level alphabet: the printable character that stands for each of the 256 bytes."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    chars, extra = {}, 0
+    for b in range(256):
+        if b in printable:
+            chars[chr(b)] = b
+        else:
+            chars[chr(256 + extra)] = b
+            extra += 1
+    return chars
+
+
 def tokens_of(text: str, tokenizer=None) -> list[str]:
-    """The BPE pieces of ``text`` as readable strings (byte-level 'Ġ' shown as a leading space)."""
+    """The BPE pieces of ``text`` as readable strings (lesson 12).
+
+    A piece that is a whole UTF-8 text is shown as that text (byte-level 'Ġ' as a leading space); a piece
+    that holds only part of a character's bytes, as byte-level BPE can split "ï" in two, is shown as its
+    bytes, e.g. ``'<C3>'``.
+    """
     tokenizer = tokenizer or load_tokenizer()
-    return [tokenizer.decode([i]) for i in tokenizer.encode(text).ids]
+    table = _byte_of_char()
+    pieces = []
+    for token in tokenizer.encode(text).tokens:
+        raw = bytes(table[c] for c in token)
+        try:
+            pieces.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            pieces.append("".join(f"<{b:02X}>" for b in raw))
+    return pieces
 
 
 def k_shot_texts(task: TextTask, k: int, seed: int) -> tuple[list[str], torch.Tensor]:

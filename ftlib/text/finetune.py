@@ -7,6 +7,9 @@ attention-only), 5e-3 when only small added or chosen parameters do (head, BitFi
 """
 from __future__ import annotations
 
+import difflib
+import inspect
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -16,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ftlib import guards
 from ftlib.checkpoint import load_state, resolve_pair
 from ftlib.data import DATA_DIR
 from ftlib.efficient import add_adapters, apply_lora, bitfit, count_trainable, freeze_all, train_only
@@ -30,11 +34,24 @@ ULMFIT_FACTOR = 2.6
 
 @dataclass(frozen=True)
 class Recipe:
+    """How every method trains (lesson 12); a value that cannot work is refused when the recipe is made."""
     steps: int = 100
     batch_size: int = 32
     warmup: int = 10
     grad_clip: float = 1.0
     weight_decay: float = 0.01
+
+    def __post_init__(self) -> None:
+        for name, low in (("steps", 1), ("batch_size", 1), ("warmup", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
+        for name in ("grad_clip", "weight_decay"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0 \
+                    or (name == "grad_clip" and value == 0):
+                raise ValueError(f"{name} must be a finite number {'> 0' if name == 'grad_clip' else '>= 0'}, "
+                                 f"got {value!r}")
 
 
 RECIPE = Recipe()
@@ -87,42 +104,70 @@ def _all_trainable(model: nn.Module, lr: float) -> list[dict]:
 def setup(method: str, num_classes: int = 5, seed: int = 0, pretrained: str = PRETRAINED, **options) -> Setup:
     """Build the model for ``method`` (see :data:`METHODS`), with only its parameters trainable."""
     if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of: {', '.join(METHODS)}")
+        close = difflib.get_close_matches(str(method), METHODS, n=1, cutoff=0.5)
+        hint = f" — did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown method {method!r}{hint}; choose one of: {', '.join(METHODS)}")
+    allowed = options_of(method)
+    for name, value in options.items():
+        if name not in allowed:
+            close = [ALIASES[name]] if ALIASES.get(name) in allowed else \
+                difflib.get_close_matches(name, allowed, n=1, cutoff=0.3)
+            hint = f" — did you mean {close[0]}=?" if close else ""
+            raise TypeError(f"{method} has no option {name!r}{hint} ({method}'s options: "
+                            f"{', '.join(allowed) or 'none'})")
+        if name in ("lr", "alpha", "factor") and value is not None and not _positive_number(value):
+            raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return METHODS[method](num_classes, seed, pretrained, **options)
 
 
+# names other libraries use for the same options (Hugging Face peft and transformers)
+ALIASES = {"learning_rate": "lr", "rank": "r", "lora_alpha": "alpha", "target_modules": "targets",
+           "num_virtual_tokens": "length", "prompt_length": "length", "reduction_factor": "bottleneck"}
+
+
+def options_of(method: str) -> list[str]:
+    """The keyword options that :func:`setup` accepts for ``method`` (e.g. ``r`` and ``alpha`` for LoRA)."""
+    params = inspect.signature(METHODS[method]).parameters
+    return [n for n, p in params.items() if p.kind == p.KEYWORD_ONLY or
+            (p.default is not p.empty and n != "pretrained")]
+
+
+def _positive_number(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+
+
 def _scratch(lr: float):
-    def make(n, seed, pretrained, **_):
+    def make(n, seed, pretrained):
         model = _classifier(fresh_backbone(None, seed), n, seed)
         return Setup(model, _all_trainable(model, lr))
     return make
 
 
-def _full(n, seed, pretrained, lr: float = SMALL_LR, **_):
+def _full(n, seed, pretrained, lr: float = SMALL_LR):
     model = _classifier(fresh_backbone(pretrained), n, seed)
     return Setup(model, _all_trainable(model, lr))
 
 
-def _head_only(n, seed, pretrained, lr: float = LARGE_LR, **_):
+def _head_only(n, seed, pretrained, lr: float = LARGE_LR):
     model = _classifier(fresh_backbone(pretrained), n, seed)
     train_only(freeze_all(model), ["head"])
     return Setup(model, _all_trainable(model, lr))
 
 
-def _attention_only(n, seed, pretrained, lr: float = SMALL_LR, **_):
+def _attention_only(n, seed, pretrained, lr: float = SMALL_LR):
     model = _classifier(fresh_backbone(pretrained), n, seed)
     train_only(freeze_all(model), ["attn.q", "attn.k", "attn.v", "attn.o", "head"])
     return Setup(model, _all_trainable(model, lr))
 
 
-def _bitfit(n, seed, pretrained, lr: float = LARGE_LR, **_):
+def _bitfit(n, seed, pretrained, lr: float = LARGE_LR):
     model = _classifier(fresh_backbone(pretrained), n, seed)
     bitfit(model, also=["head"])
     return Setup(model, _all_trainable(model, lr))
 
 
 def _lora(n, seed, pretrained, r: int = 4, alpha: float | None = None, targets: Sequence[str] = ("q", "v"),
-          lr: float = LARGE_LR, **_):
+          lr: float = LARGE_LR):
     model = _classifier(fresh_backbone(pretrained), n, seed)
     torch.manual_seed(20_000 + seed)
     apply_lora(model.backbone, targets, r=r, alpha=alpha)
@@ -130,7 +175,7 @@ def _lora(n, seed, pretrained, r: int = 4, alpha: float | None = None, targets: 
     return Setup(model, _all_trainable(model, lr), notes={"r": r, "alpha": alpha or 2 * r})
 
 
-def _adapters(n, seed, pretrained, bottleneck: int = 16, lr: float = LARGE_LR, **_):
+def _adapters(n, seed, pretrained, bottleneck: int = 16, lr: float = LARGE_LR):
     model = _classifier(fresh_backbone(pretrained), n, seed)
     torch.manual_seed(20_000 + seed)
     add_adapters(model.backbone, ["attn.o", "mlp.fc2"], bottleneck=bottleneck)
@@ -138,7 +183,7 @@ def _adapters(n, seed, pretrained, bottleneck: int = 16, lr: float = LARGE_LR, *
     return Setup(model, _all_trainable(model, lr), notes={"bottleneck": bottleneck})
 
 
-def _prompt(n, seed, pretrained, length: int = 8, lr: float = LARGE_LR, **_):
+def _prompt(n, seed, pretrained, length: int = 8, lr: float = LARGE_LR):
     model = _classifier(fresh_backbone(pretrained), n, seed, prompt_length=length)
     freeze_all(model)
     train_only(model, ["head", "prompt"])
@@ -154,8 +199,7 @@ def ulmfit_groups(model: TextClassifier, lr: float = LARGE_LR, factor: float = U
     return [{"params": ps, "lr": lr / factor ** i, "name": f"group {i}"} for i, ps in enumerate(layers)]
 
 
-def _ulmfit(n, seed, pretrained, lr: float = LARGE_LR, factor: float = ULMFIT_FACTOR, steps: int = RECIPE.steps,
-            **_):
+def _ulmfit(n, seed, pretrained, lr: float = LARGE_LR, factor: float = ULMFIT_FACTOR, steps: int = RECIPE.steps):
     """Gradual unfreezing (one more group from the top every ``steps / groups`` steps), discriminative
     learning rates (÷2.6 per group) and the slanted-triangular schedule (Howard & Ruder 2018)."""
     model = _classifier(fresh_backbone(pretrained), n, seed)
@@ -193,42 +237,46 @@ def _lr_factor(schedule: str, step: int, steps: int, warmup: int) -> float:
     return max(0.0, (steps - step) / max(1, steps - warmup))
 
 
-def train(s: Setup, texts: Sequence[str], labels: torch.Tensor, *, seed: int = 0, recipe: Recipe = RECIPE,
+def train(s: Setup, texts: Sequence[str], labels, *, seed: int = 0, recipe: Recipe = RECIPE,
           tokenizer=None, callback: Callable[[int, float], None] | None = None) -> list[float]:
-    """Train ``s.model`` on the texts; return the loss of every step. ``callback(step, loss)`` after each."""
+    """Train ``s.model`` on the texts; return the loss of every step. ``callback(step, loss)`` after each.
+
+    Every step goes through the course's guarded step (:mod:`ftlib.guards`, lesson 04): labels, batch size and
+    optimizer are checked once up front, a NaN or exploding loss stops training with one sentence.
+    """
+    if not isinstance(recipe, Recipe):
+        raise TypeError(f"recipe must be a Recipe, e.g. Recipe(steps=50), got {type(recipe).__name__}")
     ids, mask = encode_for(s.model, texts, tokenizer)
-    labels = torch.as_tensor(labels)
-    if len(labels) != len(ids):
-        raise ValueError(f"{len(ids)} texts but {len(labels)} labels: give one label per text")
+    labels = guards.as_labels(labels, s.model.head.out_features, n=len(ids))
     opt = torch.optim.AdamW(s.groups, weight_decay=recipe.weight_decay)
+    guards.check_optimizer(s.model, opt)
     for g in opt.param_groups:
         g["base_lr"] = g["lr"]
-    n, batch = len(ids), min(len(ids), recipe.batch_size)
+    n, batch = len(ids), guards.check_batch_size(recipe.batch_size, len(ids))
     gen = torch.Generator().manual_seed(30_000 + seed)
     order, pos, losses = torch.randperm(n, generator=gen), 0, []
-    s.model.train()
-    for step in range(recipe.steps):
-        if s.on_step is not None:
-            s.on_step(step)
-        if pos + batch > n:
-            order, pos = torch.randperm(n, generator=gen), 0
-        idx = order[pos:pos + batch]
-        pos += batch
-        m = mask[idx]
-        width = int(m.sum(1).max())
-        loss = F.cross_entropy(s.model(ids[idx, :width], m[:, :width]), labels[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        params = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
-        torch.nn.utils.clip_grad_norm_(params, recipe.grad_clip)
-        factor = _lr_factor(s.schedule, step, recipe.steps, recipe.warmup)
-        for g in opt.param_groups:
-            g["lr"] = g["base_lr"] * factor
-        opt.step()
-        losses.append(float(loss.detach()))
-        if callback is not None:
-            callback(step, losses[-1])
-    s.model.eval()
+    divergence = guards.DivergenceGuard(lambda: guards.lr_text(opt))
+    guards.training_mode(s.model)
+    try:
+        for step in range(recipe.steps):
+            if s.on_step is not None:
+                s.on_step(step)
+            if pos + batch > n:
+                order, pos = torch.randperm(n, generator=gen), 0
+            idx = order[pos:pos + batch]
+            pos += batch
+            m = mask[idx]
+            width = int(m.sum(1).max())
+            loss = F.cross_entropy(s.model(ids[idx, :width], m[:, :width]), labels[idx])
+            factor = _lr_factor(s.schedule, step, recipe.steps, recipe.warmup)
+            for g in opt.param_groups:
+                g["lr"] = g["base_lr"] * factor
+            losses.append(divergence.check(step, loss.detach()))
+            guards.update(opt, loss, recipe.grad_clip)
+            if callback is not None:
+                callback(step, losses[-1])
+    finally:
+        s.model.eval()
     return losses
 
 
@@ -239,7 +287,8 @@ def encode_for(model: TextClassifier, texts: Sequence[str], tokenizer=None) -> t
 
 
 def predict(model: TextClassifier, texts: Sequence[str], batch_size: int = 500, tokenizer=None) -> torch.Tensor:
-    """Predicted class of every text."""
+    """Predicted class of every text (a list of texts; one text is ``predict(model, [text])``)."""
+    batch_size = guards.check_batch_size(batch_size, len(D.as_texts(texts)))
     ids, mask = encode_for(model, texts, tokenizer)
     out = []
     model.eval()
@@ -251,8 +300,11 @@ def predict(model: TextClassifier, texts: Sequence[str], batch_size: int = 500, 
     return torch.cat(out)
 
 
-def accuracy(model: TextClassifier, texts: Sequence[str], labels: torch.Tensor) -> float:
-    return float((predict(model, texts) == torch.as_tensor(labels)).float().mean())
+def accuracy(model: TextClassifier, texts: Sequence[str], labels) -> float:
+    """Share of ``texts`` whose predicted class is its label (one label per text, checked)."""
+    texts = D.as_texts(texts)
+    labels = guards.as_labels(labels, model.head.out_features, n=len(texts))
+    return float((predict(model, texts) == labels).float().mean())
 
 
 @lru_cache(maxsize=2)
@@ -300,20 +352,23 @@ class BagOfWords:
         self.clf = LogisticRegression(C=C, max_iter=2000)
 
     def features(self, texts: Sequence[str]):
+        texts = D.as_texts(texts)
         x = torch.zeros(len(texts), self.tokenizer.get_vocab_size())
         for i, e in enumerate(self.tokenizer.encode_batch(list(texts))):
             x[i].index_add_(0, torch.tensor(e.ids, dtype=torch.long), torch.ones(len(e.ids)))
         return x.numpy()
 
     def fit(self, texts: Sequence[str], labels) -> "BagOfWords":
-        self.clf.fit(self.features(texts), torch.as_tensor(labels).numpy())
+        x = self.features(texts)
+        self.clf.fit(x, guards.as_labels(labels, n=len(x)).numpy())
         return self
 
     def predict(self, texts: Sequence[str]) -> torch.Tensor:
         return torch.as_tensor(self.clf.predict(self.features(texts)))
 
     def accuracy(self, texts: Sequence[str], labels) -> float:
-        return float((self.predict(texts) == torch.as_tensor(labels)).float().mean())
+        predicted = self.predict(texts)
+        return float((predicted == guards.as_labels(labels, n=len(predicted))).float().mean())
 
     @property
     def num_parameters(self) -> int:

@@ -68,6 +68,24 @@ class Block(nn.Module):
         return x + self.mlp(self.ln2(x))
 
 
+def check_ids(ids, vocab_size: int) -> None:
+    """Token ids must be a (batch, tokens) integer tensor with every id in [0, vocab_size): one sentence if not."""
+    if not isinstance(ids, torch.Tensor):
+        raise TypeError(f"ids must be a tensor of token ids (from ftlib.text.data.encode_batch), got "
+                        f"{type(ids).__name__}")
+    if ids.dtype == torch.bool or torch.is_floating_point(ids) or torch.is_complex(ids):
+        raise TypeError(f"token ids must be whole numbers (dtype long), got {ids.dtype}: use encode_batch, "
+                        "or ids.long() if they are whole numbers stored as floats")
+    if ids.dim() != 2:
+        raise ValueError(f"ids must be (batch, tokens), got shape {tuple(ids.shape)}: for one text use ids[None]")
+    if ids.numel() == 0:
+        raise ValueError(f"ids are empty (shape {tuple(ids.shape)}): encode at least one token")
+    low, high = int(ids.min()), int(ids.max())
+    if low < 0 or high >= vocab_size:
+        raise ValueError(f"token ids must lie in [0, {vocab_size - 1}] for this model's vocabulary, got values "
+                         f"from {low} to {high}: encode with the course's tokenizer (ftlib.text.data)")
+
+
 class GPT(nn.Module):
     """Token + position embeddings, ``n_layers`` blocks, a final LayerNorm, a tied LM head."""
 
@@ -92,8 +110,7 @@ class GPT(nn.Module):
 
     def hidden(self, ids: torch.Tensor, prefix: torch.Tensor | None = None) -> torch.Tensor:
         """Final hidden states ``(batch, tokens, d_model)``; ``prefix`` (P, d) vectors go in front (lesson 13)."""
-        if ids.dim() != 2:
-            raise ValueError(f"ids must be (batch, tokens), got shape {tuple(ids.shape)}")
+        check_ids(ids, self.cfg.vocab_size)
         x = self.tok_emb(ids)
         if prefix is not None:
             x = torch.cat([prefix.unsqueeze(0).expand(x.shape[0], -1, -1), x], dim=1)
@@ -111,19 +128,35 @@ class GPT(nn.Module):
         return self.hidden(ids) @ self.tok_emb.weight.T
 
 
+# the shipped tokenizer's <|endoftext|>: the start token of every text and the padding (tests/test_text.py checks)
+PAD_ID = 0
+
+
 class TextClassifier(nn.Module):
     """A pretrained (or fresh) GPT, mean-pooled over the real tokens, and a fresh Linear head (lesson 12)."""
 
-    def __init__(self, backbone: GPT, num_classes: int, prompt_length: int = 0):
+    def __init__(self, backbone: GPT, num_classes: int, prompt_length: int = 0, pad_id: int | None = PAD_ID):
         super().__init__()
         self.backbone = backbone
+        self.pad_id = pad_id
         self.head = nn.Linear(backbone.cfg.d_model, num_classes)
         self.prompt = None
         if prompt_length:  # prompt tuning (Lester et al. 2021): learned vectors in front of every text
             self.prompt = nn.Parameter(backbone.tok_emb.weight[:prompt_length].detach().clone())
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        mask = torch.ones_like(ids, dtype=torch.bool) if mask is None else mask
+        """Class logits; ``mask`` (from ``encode_batch``) is 1 on real tokens. Without one every token counts as
+        real, so ids that contain padding after their first position need the mask."""
+        check_ids(ids, self.backbone.cfg.vocab_size)
+        if mask is None:
+            if self.pad_id is not None and bool((ids[:, 1:] == self.pad_id).any()):
+                raise ValueError(f"the ids contain padding (token {self.pad_id}) but no mask was given, so the "
+                                 "padding would be averaged in as if it were text: call model(ids, mask) with "
+                                 "the mask from encode_batch")
+            mask = torch.ones_like(ids, dtype=torch.bool)
+        elif not isinstance(mask, torch.Tensor) or mask.shape != ids.shape:
+            raise ValueError(f"the mask must have the same shape as the ids, {tuple(ids.shape)}, got "
+                             f"{tuple(mask.shape) if isinstance(mask, torch.Tensor) else type(mask).__name__}")
         h = self.backbone.hidden(ids, prefix=self.prompt)
         if self.prompt is not None:
             h = h[:, self.prompt.shape[0]:]

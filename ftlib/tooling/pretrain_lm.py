@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from ftlib import guards
 from ftlib.checkpoint import save_weights
 from ftlib.data import DATA_DIR, sha256_of
 from ftlib.make_data import update_manifest
@@ -95,7 +96,9 @@ def pretrain(steps: int = STEPS, short_steps: int | None = SHORT_STEPS, eval_eve
     g = torch.Generator().manual_seed(seed + 1)
     w, b = RECIPE["window"], RECIPE["batch_size"]
     curve = [{"step": 0, "heldout_loss": round(heldout_loss(model, tokenizer, eval_limit), 4)}]
+    divergence = guards.DivergenceGuard(lambda: guards.lr_text(opt))
     started = time.perf_counter()
+    model.train()
     for step in range(steps):
         for group in opt.param_groups:
             group["lr"] = lr_at(step, steps)
@@ -103,10 +106,8 @@ def pretrain(steps: int = STEPS, short_steps: int | None = SHORT_STEPS, eval_eve
         chunk = torch.stack([stream[s:s + w + 1] for s in starts.tolist()])
         logits = model(chunk[:, :-1])
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), chunk[:, 1:].reshape(-1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), RECIPE["grad_clip"])
-        opt.step()
+        divergence.check(step, loss.detach())
+        guards.update(opt, loss, RECIPE["grad_clip"], clip_params=model.parameters())
         done = step + 1
         if done % eval_every == 0 or done == steps or done == short_steps:
             curve.append({"step": done, "train_loss": round(float(loss.detach()), 4),

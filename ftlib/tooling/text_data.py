@@ -5,7 +5,10 @@ Writes, deterministically (the same WordNet files give byte-identical outputs):
 - ``data/wordnet_glosses.json.gz`` — the *target* task, gloss → category, five noun categories
   (:data:`TARGET_FILES`), split into a k-shot pool and a fixed test set; and the *source* text, every
   other synset's whole gloss, split into the pretraining lines and a held-out set for the language-model
-  loss (lesson 13 measures forgetting on it). No target synset appears in the source text.
+  loss (lessons 12-13 measure forgetting on it). No target synset appears in the source text; a target
+  definition that another synset's gloss also has word for word is dropped (one in WordNet 3.0), and so is a
+  held-out gloss that a pretraining gloss repeats word for word (14 of 2,000), so that nothing used to
+  measure was read in pretraining. The pretraining lines themselves are the same as before these drops.
 - ``data/text_tokenizer.json`` — a byte-level BPE tokenizer (4,096 tokens) trained on the pretraining
   lines only (Hugging Face ``tokenizers``).
 - ``data/LICENSE-wordnet.txt`` — the WordNet 3.0 licence, which must travel with copies.
@@ -84,24 +87,28 @@ def split_text(synsets: list, test_per_class: int = TEST_PER_CLASS, heldout: int
     counts: dict[str, int] = {}
     for _, text, _ in target:
         counts[text] = counts.get(text, 0) + 1
-    unique = [t for t in target if counts[t[1]] == 1 and t[1]]
+    source = [g for part, lex, _, g in synsets if not (part == "noun" and lex in TARGET_FILES)]
+    in_source = set(source) | {definition_only(g) for g in source}  # a target text the model read in pretraining
+    unique = [t for t in target if counts[t[1]] == 1 and t[1] and t[1] not in in_source]
     pool, test = [], []
     for c in range(len(classes)):
         items = [t for t in unique if t[2] == c]
         rng.shuffle(items)
         test += items[:test_per_class]
         pool += items[test_per_class:]
-    source = [g for part, lex, _, g in synsets if not (part == "noun" and lex in TARGET_FILES)]
     order = list(range(len(source)))
     rng.shuffle(order)
     held = sorted(order[:heldout])
     held_set = set(held)
+    train = [source[i] for i in range(len(source)) if i not in held_set]
+    seen = set(train)  # a held-out gloss that a training gloss repeats word for word would not be held out
+    kept = [source[i] for i in held if source[i] not in seen]
     return {
         "classes": classes,
         "target": {"pool": [list(t) for t in pool], "test": [list(t) for t in test],
-                   "duplicates_dropped": len(target) - len(unique)},
-        "source": {"train": [source[i] for i in range(len(source)) if i not in held_set],
-                   "heldout": [source[i] for i in held]},
+                   "duplicates_dropped": sum(counts[t[1]] > 1 or not t[1] for t in target),
+                   "in_source_dropped": sum(counts[t[1]] == 1 and t[1] in in_source for t in target)},
+        "source": {"train": train, "heldout": kept, "heldout_in_train_dropped": len(held) - len(kept)},
     }
 
 
@@ -143,7 +150,9 @@ def build(source: Path = SOURCE, out_dir: Path = DATA_DIR) -> dict:
     tokens = sum(len(e.ids) + 1 for e in tok.encode_batch(text["source"]["train"]))
     return {"synsets": len(synsets), "pool": len(text["target"]["pool"]), "test": len(text["target"]["test"]),
             "duplicates_dropped": text["target"]["duplicates_dropped"],
+            "in_source_dropped": text["target"]["in_source_dropped"],
             "source_train": len(text["source"]["train"]), "source_heldout": len(text["source"]["heldout"]),
+            "heldout_in_train_dropped": text["source"]["heldout_in_train_dropped"],
             "source_tokens": tokens}
 
 
