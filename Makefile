@@ -83,10 +83,11 @@ site: $(STAMP)
 site-instructor: $(STAMP)
 	$(BIN)/python scripts/build_site.py --instructor
 
-## make bench: training-loop overhead and widget latency benchmarks
+## make bench: training-loop overhead, widget latency, and lesson 12's live fine-tuning run
 bench: $(STAMP)
 	$(BIN)/python benchmarks/fit_overhead.py
 	$(BIN)/python benchmarks/widget_latency.py
+	$(BIN)/python benchmarks/text_live_run.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -96,6 +96,14 @@ def _freezing() -> LivePlot:
     return freezing_plot(ftlib.load_pretrained(num_classes=5))
 
 
+def _method_and_k() -> LivePlot:
+    from ftlib.results import load_result
+    from ftlib.widgets.text import method_plot
+    sweep = load_result("text")
+    methods = ["scratch, lr ×10", "head only", "full fine-tune", "attention only", "ULMFiT", "bag of words"]
+    return method_plot(sweep["rows"], methods, sweep["settings"]["ks"], sweep["pretrained_source_lm_loss"])
+
+
 WIDGETS: dict[str, Callable[[], LivePlot]] = {
     "01/learning rate explorer": _descent,
     "01/momentum explorer": _momentum,
@@ -108,6 +116,7 @@ WIDGETS: dict[str, Callable[[], LivePlot]] = {
     "06/lambda": _lambda,
     "07/tradeoff": _tradeoff,
     "08/shift": _shift,
+    "12/method and k": _method_and_k,
 }
 
 

@@ -72,6 +72,26 @@ def verify_file(name: str, data_dir: Path = DATA_DIR) -> Path:
     return path
 
 
+# What each shipped file is (lesson 00 lists them; tests/test_data.py checks that every manifest entry has one)
+FILE_ROLES = {
+    "fashion_mnist_subset.npz": "Fashion-MNIST subset: the images of lessons 00-11",
+    "LICENSE-fashion-mnist.txt": "Fashion-MNIST's licence (MIT)",
+    "netb_source.json": "Net-B pretrained on classes 0-4: sidecar",
+    "netb_source.safetensors": "Net-B pretrained on classes 0-4: weights",
+    "netb_all10.json": "Net-B pretrained on all 10 classes (lesson 08): sidecar",
+    "netb_all10.safetensors": "Net-B pretrained on all 10 classes (lesson 08): weights",
+    "netb_shuffled.json": "Net-B pretrained on shuffled labels (lesson 08): sidecar",
+    "netb_shuffled.safetensors": "Net-B pretrained on shuffled labels (lesson 08): weights",
+    "wordnet_glosses.json.gz": "WordNet 3.0 glosses: the text track's task and pretraining text",
+    "text_tokenizer.json": "byte-level BPE tokenizer, 4,096 tokens (lesson 12)",
+    "LICENSE-wordnet.txt": "WordNet 3.0's licence (Princeton University)",
+    "gloss_gpt.json": "GPT language model, 4,000 pretraining steps: sidecar",
+    "gloss_gpt.safetensors": "GPT language model, 4,000 pretraining steps: weights",
+    "gloss_gpt_1k.json": "the same GPT after 1,000 steps: sidecar",
+    "gloss_gpt_1k.safetensors": "the same GPT after 1,000 steps: weights",
+}
+
+
 def verify_all(data_dir: Path = DATA_DIR) -> dict[str, bool]:
     """Verify every file in the manifest; return name -> True (raises on the first bad one)."""
     return {name: verify_file(name, data_dir).exists() for name in read_manifest(data_dir)}

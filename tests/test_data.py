@@ -157,3 +157,9 @@ def test_make_data_reads_idx_and_is_reproducible(tmp_path):
     assert len(x) == 30 and torch.equal(torch.bincount(y), torch.full((10,), 3))
     with pytest.raises(FileNotFoundError, match="dataset-fashion-mnist"):
         make_data.build(tmp_path / "empty", tmp_path / "c")
+
+
+def test_every_shipped_file_says_what_it_is():
+    """Lesson 00's data check prints FILE_ROLES beside each checksum: no file without a word about it."""
+    assert set(data.read_manifest()) <= set(data.FILE_ROLES)
+    assert all((data.DATA_DIR / name).exists() for name in data.FILE_ROLES)
