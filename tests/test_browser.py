@@ -91,9 +91,10 @@ PLOT_SRC_JS = """() => { const img = document.querySelector(
   return img ? img.getAttribute('src') : null; }"""
 
 
-@pytest.mark.parametrize("name", ["01_gradient_descent.ipynb", "00_welcome.ipynb"])
+@pytest.mark.parametrize("name", ["01_gradient_descent.ipynb", "00_welcome.ipynb", "12_text_classification.ipynb"])
 def test_lesson_slider_redraws_plot(name, tmp_path, page):
-    """Lesson 01's learning-rate explorer, and lesson 00's widgets smoke test (what `make lab` opens)."""
+    """Lesson 01's learning-rate explorer, lesson 00's widgets smoke test (what `make lab` opens), and lesson 12's
+    method-and-k widget over the precomputed text sweep (then its live run's train button)."""
     lesson = _slider_lesson(name)
     stem = lesson.stem.split("_")[0]
     shutil.copy(lesson, tmp_path / lesson.name)
@@ -139,10 +140,40 @@ def test_lesson_slider_redraws_plot(name, tmp_path, page):
         box.screenshot(path=str(ARTIFACTS / f"lesson{stem}_slider_after.png"))
         if lesson.name.startswith("01"):
             _type_exact_learning_rate(page, box, exact, stem)
+        if lesson.name.startswith("12"):
+            _press_train_in_the_text_run(page)
         page.screenshot(path=str(ARTIFACTS / f"lesson{stem}_page.png"))
         assert not error_outputs(page)
     print(f"\n{lesson.name}: opened with kernel in {opened:.1f} s, ran all in {ran:.1f} s; slider "
           f"{found['label']!r} {readout_before} -> {readout_after}: plot redrawn in {redraw:.2f} s")
+
+
+def _press_train_in_the_text_run(page) -> None:
+    """Lesson 12's live run: choose head only at k = 4 (the quickest), press train, see the progress bar fill,
+    the loss curve change and the result line appear; the button is disabled while it trains."""
+    run = page.locator(".ftlib-text-run").first
+    run.scroll_into_view_if_needed()
+    run.locator("select").first.select_option("head only")
+    run.locator("select").nth(1).select_option("4")
+    status = run.locator(".ftlib-text-run-status")
+    plot_src = lambda: run.locator("img.ftlib-text-run-plot").get_attribute("src")  # noqa: E731
+    before = plot_src()
+    started = time.monotonic()
+    run.locator("button", has_text="train").click()
+    wait_until(lambda: run.locator("button.ftlib-text-run-button").is_disabled(), 10,
+               what="the train button to be disabled while it trains")
+    text = wait_until(lambda: "head only, k=4" in status.inner_text() and status.inner_text(), 60,
+                      what="the live run's result line")
+    took = time.monotonic() - started
+    assert "test accuracy" in text and "after 40 steps" in text and "full recipe" in text, text
+    bar = run.locator(".ftlib-text-run-progress .progress-bar")
+    width = bar.evaluate("el => el.style.width")
+    assert width in ("100%", "100.0%"), f"the progress bar did not fill: width {width}"
+    assert plot_src() != before, "the loss curve did not change"
+    wait_until(lambda: not run.locator("button.ftlib-text-run-button").is_disabled(), 10,
+               what="the train button to be enabled again after the run")
+    run.screenshot(path=str(ARTIFACTS / "lesson12_live_run.png"))
+    print(f"\nlesson 12 live run (head only, k=4): {text!r} in {took:.1f} s in the browser")
 
 
 CAPTION_JS = """() => { const c = document.querySelector('[data-ftlib-test=slider-box] .ftlib-caption');

@@ -97,10 +97,10 @@ def test_live_run_trains_tests_and_reports():
     assert isinstance(box, ipywidgets.Widget) and run.summary() == "press train to start a run"
     run._ui["button"].click()  # what a student does: the same code path as the button in the lesson
     r = run.last
-    assert r["method"] == "head only" and r["k"] == 4 and len(r["losses"]) == 100
+    assert r["method"] == "head only" and r["k"] == 4 and len(r["losses"]) == run.recipe.steps == 40
     assert 0.2 < r["accuracy"] <= 1.0 and r["recorded"] == 0.5
-    assert run._ui["progress"].value == 100 and run._ui["status"].value == run.summary()
-    assert "the precomputed sweep recorded 50.0 %" in run.summary()
+    assert run._ui["progress"].value == 40 and run._ui["status"].value == run.summary()
+    assert "after 40 steps" in run.summary() and "full recipe (100 steps of 32) recorded 50.0 %" in run.summary()
     assert run._ui["plot"].value[:8] == b"\x89PNG\r\n\x1a\n" and not run._ui["button"].disabled
 
 
