@@ -44,6 +44,11 @@ def _spread(values: Sequence[float]) -> tuple[float, float]:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
+def bar_heights(collection) -> list[float]:
+    """The heights of :func:`method_plot`'s bars (vertical segments from 0), for tests."""
+    return [float(seg[1][1]) for seg in collection.get_segments()]
+
+
 def method_plot(rows: Sequence[Mapping], methods: Sequence[str], ks: Sequence[int], pretrained_loss: float,
                 baseline: str = "scratch", reference: str = "full fine-tune"):
     """A LivePlot (lesson 12, section 6): choose a method and k; see its accuracy on every seed beside the
@@ -52,10 +57,12 @@ def method_plot(rows: Sequence[Mapping], methods: Sequence[str], ks: Sequence[in
 
     from ftlib.widgets import LivePlot, new_figure
 
-    fig, (a1, a2) = new_figure(11, 3.6, ncols=2)
+    fig, (a1, a2) = new_figure(9.6, 3.2, ncols=2)
+    at_k = {k: [r for r in rows if r["k"] == k] for k in ks}  # each redraw scans one k's rows, not all
     n = len({r["seed"] for r in rows if r["k"] == ks[0] and r["method"] == baseline})
     xs = list(range(n))
-    bars = a1.bar(xs, [0.0] * n, color="C0", label="chosen method")
+    # bars as one LineCollection of thick vertical segments: one artist to redraw instead of one per bar
+    bars = a1.vlines(xs, 0, [0.0] * n, color="C0", lw=16, label="chosen method")
     base_marks, = a1.plot(xs, [0.0] * n, "_", color="k", ms=22, mew=2.5, label=baseline)
     a1.set_xticks(xs)
     a1.set_xlabel("seed (the same k-shot draw for both)")
@@ -63,7 +70,7 @@ def method_plot(rows: Sequence[Mapping], methods: Sequence[str], ks: Sequence[in
     a1.set_ylim(0, 100)
     a1.axhline(20, color="0.5", lw=0.8, ls=":")
     a1.legend(fontsize=9, loc="upper left", ncols=2)
-    fbars = a2.bar(xs, [0.0] * n, color="C1", label="chosen method")
+    fbars = a2.vlines(xs, 0, [0.0] * n, color="C1", lw=16, label="chosen method")
     ref_line = a2.axhline(0.0, color="k", ls="--", label=f"{reference} (mean)")
     a2.set_xticks(xs)
     a2.set_xlabel("seed")
@@ -75,31 +82,28 @@ def method_plot(rows: Sequence[Mapping], methods: Sequence[str], ks: Sequence[in
     title1, title2 = a1.set_title("", fontsize=10), a2.set_title("", fontsize=10)
 
     def draw(method: str = methods[0], k: int = ks[0]) -> dict:
-        p = method_points(rows, method, k, baseline, pretrained_loss)
-        for bar, acc in zip(bars, p["accuracy"]):
-            bar.set_height(100 * acc)
+        p = method_points(at_k[k], method, k, baseline, pretrained_loss)
+        bars.set_segments([[(x, 0), (x, 100 * a)] for x, a in zip(xs, p["accuracy"])])
         base_marks.set_ydata([100 * a for a in p["baseline_accuracy"]])
         mean, sd = _spread(p["accuracy"])
         gain = statistics.fmean(p["gain"])
         title1.set_text(f"{method}, k={k}: {100 * mean:.1f} ± {100 * sd:.1f} %; vs {baseline} "
                         f"{100 * gain:+.1f} points, {sum(d > 0 for d in p['gain'])}/{len(p['gain'])} seeds won")
-        ref = method_points(rows, reference, k, baseline, pretrained_loss)["forgetting"]
+        ref = method_points(at_k[k], reference, k, baseline, pretrained_loss)["forgetting"]
         ref_line.set_ydata([statistics.fmean(ref)] * 2)
         if p["forgetting"] is None:
-            for bar in fbars:
-                bar.set_height(0.0)
+            fbars.set_segments([[(x, 0), (x, 0)] for x in xs])
             none_text.set_text(f"{method} has no pretrained backbone:\nnothing to forget")
             title2.set_text(f"{reference}: +{statistics.fmean(ref):.2f} nats")
         else:
-            for bar, f in zip(fbars, p["forgetting"]):
-                bar.set_height(f)
+            fbars.set_segments([[(x, 0), (x, f)] for x, f in zip(xs, p["forgetting"])])
             none_text.set_text("")
             title2.set_text(f"{method}: {statistics.fmean(p['forgetting']):+.2f} nats; "
                             f"{reference}: {statistics.fmean(ref):+.2f}")
         return p
     return LivePlot(fig, draw, {"method": Dropdown(options=list(methods), value=methods[0], description="method"),
                                 "k": SelectionSlider(options=list(ks), value=ks[0], description="k per class")},
-                    animated=[*bars, base_marks, *fbars, ref_line, none_text, title1, title2])
+                    animated=[bars, base_marks, fbars, ref_line, none_text, title1, title2])
 
 
 def method_explorer(rows: Sequence[Mapping], methods: Sequence[str], ks: Sequence[int], pretrained_loss: float,
