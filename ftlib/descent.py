@@ -88,6 +88,32 @@ def gradient_descent(grad: GradFn, theta0: Tensor, lr: float, steps: int, *,
     return torch.stack(path)
 
 
+def adam(grad: GradFn, theta0: Tensor, lr: float, steps: int, *, betas: tuple[float, float] = (0.9, 0.999),
+         eps: float = 1e-8, weight_decay: float = 0.0, decoupled: bool = False) -> Tensor:
+    """Adam (Kingma & Ba 2015) written out, as lesson 01 explains it; returns the path like :func:`gradient_descent`.
+
+    m ← β₁m + (1−β₁)g and v ← β₂v + (1−β₂)g² (per parameter), bias-corrected m̂ = m/(1−β₁ᵗ),
+    v̂ = v/(1−β₂ᵗ), then θ ← θ − lr·m̂/(√v̂ + ε).  ``weight_decay`` λ either joins the gradient as an L2
+    penalty's λθ (``decoupled=False``: ``torch.optim.Adam``) or shrinks θ by lr·λ·θ outside the scaling
+    (``decoupled=True``: ``torch.optim.AdamW``, Loshchilov & Hutter 2019).
+    """
+    b1, b2 = betas
+    theta = torch.as_tensor(theta0, dtype=torch.float64).clone()
+    m, v = torch.zeros_like(theta), torch.zeros_like(theta)
+    path = [theta]
+    for t in range(1, steps + 1):
+        g = grad(theta)
+        if weight_decay and not decoupled:
+            g = g + weight_decay * theta
+        if weight_decay and decoupled:
+            theta = theta * (1 - lr * weight_decay)
+        m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
+        m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+        theta = theta - lr * m_hat / (v_hat.sqrt() + eps)
+        path.append(theta)
+    return torch.stack(path)
+
+
 def diverged(path: Tensor, factor: float = 1e3) -> bool:
     """True when the path ends much farther out than it started (or non-finite)."""
     start, end = path[0].norm(), path[-1].norm()

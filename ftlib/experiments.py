@@ -27,7 +27,7 @@ from ftlib.freezing import ULMFIT_FACTOR, discriminative_lrs, freeze_to, make_gr
 from ftlib.models import NetB, load_pretrained, replace_head
 from ftlib.probing import fit_probe_model
 from ftlib.schedules import gradual_unfreezing, slanted_triangular
-from ftlib.training import evaluate, fit
+from ftlib.training import _batch_indices as batch_indices, evaluate, fit
 
 Method = Callable[[torch.Tensor, torch.Tensor, int], nn.Module]
 SOURCE_CLASSES = (0, 1, 2, 3, 4)
@@ -61,12 +61,13 @@ def class_task(classes: Sequence[int] = TARGET_CLASSES, name: str | None = None)
 
 
 def finetune(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: int = 100, lr: float = 1e-3,
-             seed: int = 0, augment: bool = True, **fit_kwargs) -> nn.Module:
+             seed: int = 0, augment: bool = True, batch_size: int | None = None, **fit_kwargs) -> nn.Module:
     """COURSE.md's recipe: full-batch Adam, ±2 px shifts + flips; returns the trained model.
 
+    ``batch_size`` gives mini-batches instead (lesson 04's BatchNorm trap with small batches).
     The :class:`ftlib.training.History` of the run is kept as ``model.fit_history``.
     """
-    history = fit(model, x, y, steps=steps, lr=lr, batch_size=None, seed=seed, progress=False,
+    history = fit(model, x, y, steps=steps, lr=lr, batch_size=batch_size, seed=seed, progress=False,
                   augment=shift_flip() if augment else None, **fit_kwargs)
     model.fit_history = history
     return model
@@ -87,12 +88,44 @@ def _pretrained_with_head(weights: str, num_classes: int, seed: int) -> NetB:
 
 
 def pretrained(lr: float = 1e-3, steps: int = 100, frozen_blocks: int = 0,
-               weights: str = "netb_source", **fit_kwargs) -> Method:
-    """A method: shipped pretrained Net-B, fresh head, first ``frozen_blocks`` blocks frozen."""
+               weights: str = "netb_source", head_lr: float | None = None, head_init: str = "random",
+               **fit_kwargs) -> Method:
+    """A method: shipped pretrained Net-B, fresh head, first ``frozen_blocks`` blocks frozen.
+
+    - ``head_lr``: the new head's own learning rate (the trainable blocks keep ``lr``) — lesson 04
+      measures what a 10x head rate does (d2l's fine-tuning recipe);
+    - ``head_init``: ``"random"`` (``nn.Linear``'s init, seeded) or ``"zeros"`` (as the linear probes).
+    """
+    if head_init not in ("random", "zeros"):
+        raise ValueError(f"head_init must be 'random' or 'zeros', got {head_init!r}")
+
     def run(x: torch.Tensor, y: torch.Tensor, seed: int) -> nn.Module:
         model = _pretrained_with_head(weights, int(y.max()) + 1, seed)
+        if head_init == "zeros":
+            nn.init.zeros_(model.head.weight)
+            nn.init.zeros_(model.head.bias)
         freeze_to(model, frozen_blocks)
-        return finetune(model, x, y, steps=steps, lr=lr, seed=seed, **fit_kwargs)
+        optimizer = None if head_lr is None else _head_optimizer(model, lr, head_lr)
+        return finetune(model, x, y, steps=steps, lr=lr, seed=seed, optimizer=optimizer, **fit_kwargs)
+    return run
+
+
+def _head_optimizer(model: NetB, lr: float, head_lr: float) -> torch.optim.Adam:
+    """Adam with every trainable block at ``lr`` and the head at ``head_lr``."""
+    rates = {name: lr for name in ("block1", "block2", "block3")}
+    return make_group_optimizer(model, {**rates, "head": head_lr})
+
+
+def lp_ft(head_lr: float = 1e-2, head_steps: int = 100, lr: float = 1e-3, steps: int = 100,
+          weights: str = "netb_source", **fit_kwargs) -> Method:
+    """A method (lesson 04): LP-FT (Kumar et al. 2022) — first train only the new head on the frozen
+    backbone (``head_steps`` at ``head_lr``), then fine-tune everything (``steps`` at ``lr``)."""
+    def run(x: torch.Tensor, y: torch.Tensor, seed: int) -> nn.Module:
+        model = _pretrained_with_head(weights, int(y.max()) + 1, seed)
+        freeze_to(model, 3)
+        finetune(model, x, y, steps=head_steps, lr=head_lr, seed=seed, **fit_kwargs)
+        freeze_to(model, 0)
+        return finetune(model, x, y, steps=steps, lr=lr, seed=seed + 10_000, **fit_kwargs)
     return run
 
 
@@ -116,13 +149,60 @@ def discriminative(lr: float = 1e-3, steps: int = 100, factor: float = ULMFIT_FA
     return run
 
 
-def naive_frozen(lr: float = 1e-3, steps: int = 100, weights: str = "netb_source") -> Method:
+def gradual_freezing(lr: float = 1e-3, steps: int = 100, weights: str = "netb_source", **fit_kwargs) -> Method:
+    """A control for gradual unfreezing (lesson 05): every block trains for *as many steps* as under gradual
+    unfreezing (block 1 a quarter of them, block 2 half, block 3 three quarters), but for its *first* steps
+    instead of its last: everything trains from the start and the blocks freeze one by one from the bottom."""
+    def run(x: torch.Tensor, y: torch.Tensor, seed: int) -> nn.Module:
+        model = _pretrained_with_head(weights, int(y.max()) + 1, seed)
+        names = ["block1", "block2", "block3"]
+        freeze_at = {round(steps * (i + 1) / (len(names) + 1)): i + 1 for i in range(len(names))}
+        optimizer = make_group_optimizer(model, lr, include_frozen=True)
+        done = {"steps": 0}
+
+        def callback(step: int, history: object = None) -> None:
+            done["steps"] += 1
+            if done["steps"] in freeze_at:
+                freeze_to(model, freeze_at[done["steps"]])
+        return finetune(model, x, y, steps=steps, seed=seed, optimizer=optimizer, callback=callback, **fit_kwargs)
+    return run
+
+
+def matched_rates(lr: float = 1e-3, steps: int = 100, weights: str = "netb_source", **fit_kwargs) -> Method:
+    """A control for gradual unfreezing (lesson 05): all blocks train all the time, each at ``lr`` times the
+    share of the steps it trains under gradual unfreezing (block 1 ×1/4, block 2 ×2/4, block 3 ×3/4, head ×1),
+    so each block's summed learning rate matches."""
+    def run(x: torch.Tensor, y: torch.Tensor, seed: int) -> nn.Module:
+        model = _pretrained_with_head(weights, int(y.max()) + 1, seed)
+        rates = {"block1": lr / 4, "block2": lr / 2, "block3": 3 * lr / 4, "head": lr}
+        return finetune(model, x, y, steps=steps, seed=seed, optimizer=make_group_optimizer(model, rates),
+                        **fit_kwargs)
+    return run
+
+
+def lr_found(steps: int = 100, weights: str = "netb_source", **fit_kwargs) -> Method:
+    """Full fine-tuning at the rate ``lr_find`` suggests on the same k-shot images (lesson 05's range test,
+    30 steps from 1e-6 to 1, full batch); the rate is kept as ``model.found_lr``."""
+    from ftlib.lr_finder import lr_find
+
+    def run(x: torch.Tensor, y: torch.Tensor, seed: int) -> nn.Module:
+        model = _pretrained_with_head(weights, int(y.max()) + 1, seed)
+        found = lr_find(model, x, y, start_lr=1e-6, end_lr=1.0, num_steps=30, batch_size=None, seed=seed)
+        model = finetune(model, x, y, steps=steps, lr=found.suggestion, seed=seed, **fit_kwargs)
+        model.found_lr = found.suggestion
+        return model
+    return run
+
+
+def naive_frozen(lr: float = 1e-3, steps: int = 100, weights: str = "netb_source",
+                 batch_size: int | None = None) -> Method:
     """A method (lesson 04, the BatchNorm trap): feature extraction written as plain PyTorch.
 
     The backbone is frozen with ``requires_grad_(False)`` only and trained with
     ``model.train()`` every step — so its BatchNorm layers keep *training mode*: they
     normalise with the statistics of each target batch and overwrite their running
-    statistics.  Same data, augmentation, seed and optimizer as ``pretrained(frozen_blocks=3)``.
+    statistics.  Same data, augmentation, seed, batches and optimizer as
+    ``pretrained(frozen_blocks=3, batch_size=batch_size)`` (``None``: full batch).
     """
     def run(x: torch.Tensor, y: torch.Tensor, seed: int) -> nn.Module:
         model = _pretrained_with_head(weights, int(y.max()) + 1, seed)
@@ -132,9 +212,10 @@ def naive_frozen(lr: float = 1e-3, steps: int = 100, weights: str = "netb_source
         inputs, augment = to_input(x), shift_flip()
         y = guards.as_labels(y, model.head.out_features, n=len(inputs))
         generator = torch.Generator().manual_seed(seed)
+        batches = batch_indices(len(inputs), guards.check_batch_size(batch_size, len(inputs)), generator)
         divergence = guards.DivergenceGuard(lambda: f"{lr:.3g}")
         for step in range(steps):
-            order = torch.randperm(len(inputs), generator=generator)  # full batch, as fit draws it
+            order = next(batches)  # the batches fit draws
             xb, yb = augment(inputs[order], generator), y[order]
             model.train()  # the trap: frozen BatchNorm layers are back in training mode (no guards.training_mode)
             loss = F.cross_entropy(model(xb), yb)
@@ -259,6 +340,32 @@ def format_summary(summary: Sequence[dict], percent: bool = True, width: int = 2
         wins = f"{e['wins']}/{e['pairs']}" if "wins" in e else ""
         lines.append(f"{e['method']:<{width}}{e['k']:>4}{f * e['mean']:>8.1f}{f * e['std']:>8.1f}{diff:>26}{wins:>7}")
     return "\n".join(lines)
+
+
+def verdict(entry: Mapping[str, float]) -> str:
+    """How lessons 03-09 read a paired comparison (a :func:`summarize` entry with a ``diff``):
+    "helps" / "hurts" when its 95 % interval excludes 0, else "no clear effect" (8 seeds cannot tell)."""
+    if entry["diff_lo"] > 0:
+        return "helps"
+    if entry["diff_hi"] < 0:
+        return "hurts"
+    return "no clear effect"
+
+
+def format_paired(entry: Mapping[str, float], percent: bool = True) -> str:
+    """A paired comparison in one phrase: ``+9.2 [+2.3, +16.0], 7/8 seeds`` (points when ``percent``)."""
+    f = 100.0 if percent else 1.0
+    return (f"{f * entry['diff']:+.1f} [{f * entry['diff_lo']:+.1f}, {f * entry['diff_hi']:+.1f}], "
+            f"{entry['wins']}/{entry['pairs']} seeds")
+
+
+def compare(rows: Sequence[dict], method: str, baseline: str, metric: str = "accuracy") -> dict[int, dict]:
+    """``method`` against ``baseline`` paired by seed, per k: ``{k: summarize entry with diff}``."""
+    entries = summarize([r for r in rows if r["method"] in (method, baseline)], baseline, metric)
+    out = {e["k"]: e for e in entries if e["method"] == method}
+    if not out:
+        raise KeyError(f"no rows of method {method!r} (the methods are {sorted({r['method'] for r in rows})})")
+    return out
 
 
 # -- reading precomputed results (lessons 03-05) ------------------------------------------------

@@ -87,6 +87,24 @@ class SoftmaxRun:
     train_loss: list[float] = field(default_factory=list)
     train_acc: list[float] = field(default_factory=list)
     test_acc: list[float] = field(default_factory=list)
+    weights: Tensor | None = None  # the final (D + 1, K) weights, bias last
+
+    def logits(self, x: Tensor) -> Tensor:
+        """The trained model's logits for float rows ``x`` (N, D)."""
+        if self.weights is None:
+            raise ValueError("this run kept no weights: train it with train_softmax_regression")
+        return torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype)], 1) @ self.weights.to(x.dtype)
+
+
+def best_temperature(logits: Tensor, y: Tensor, temperatures: Tensor | None = None) -> float:
+    """The T (on a log grid from 0.1 to 1000) that minimises the cross-entropy of ``logits / T`` (lesson 02).
+
+    Dividing every logit by one T > 0 changes no prediction, only the confidence: it separates what a
+    loss pays for ranking the classes from what it pays for confidence.
+    """
+    temps = torch.logspace(-1, 3, 161, dtype=logits.dtype) if temperatures is None else temperatures
+    losses = torch.stack([-log_softmax(logits / t)[torch.arange(len(y)), y].mean() for t in temps])
+    return float(temps[losses.argmin()])
 
 
 def flatten_images(images: Tensor) -> Tensor:
@@ -140,6 +158,8 @@ def _train_batched(x: Tensor, y: Tensor, lrs: list[float] | Tensor, steps: int, 
             if test_acc is not None:
                 run.test_acc.append(float(test_acc[r]))
         if step == steps:
+            for r, run in enumerate(runs):
+                run.weights = W[r].clone()
             break
         grad = torch.einsum("nd,rnk->rdk", xb, (logp.exp() - Y) / N)   # Xᵀ (p − Y) / N
         W = W - lr * grad

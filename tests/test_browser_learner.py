@@ -101,7 +101,7 @@ def _answer(page, cell, value: str) -> str:
     page.keyboard.type(f"from ftlib.exercises import welcome as ex\nanswer = {value}\n{EXERCISE}")
     page.keyboard.press("Shift+Enter")
     output = cell.locator(".jp-OutputArea")
-    return bh.wait_until(lambda: (t := output.inner_text()) and ("✅" in t or "❌" in t or "Error" in t) and t,
+    return bh.wait_until(lambda: (t := output.inner_text()) and ("[correct]" in t or "[not yet]" in t or "Error" in t) and t,
                          60, what=f"the checker's answer to {value}")
 
 
@@ -138,10 +138,10 @@ def test_learner_path(tmp_path):
             page.screenshot(path=str(ARTIFACTS / "learner_working_copy.png"))
             _run_all_above(page, cell)
             wrong = _answer(page, cell, "200")
-            assert "❌" in wrong and "2000" not in wrong, f"the first wrong try gave the answer away: {wrong}"
+            assert "[not yet]" in wrong and "2000" not in wrong, f"the first wrong try gave the answer away: {wrong}"
             cell.screenshot(path=str(ARTIFACTS / "learner_wrong_answer.png"))
             right = _answer(page, cell, "2000")
-            assert "✅" in right, right
+            assert "[correct]" in right, right
             page.keyboard.press("Control+s")
             bh.wait_until(lambda: "answer = 2000" in (workspace / "00_welcome.ipynb").read_text(), 20,
                           what="the working copy to be saved")

@@ -86,3 +86,21 @@ def test_momentum_speeds_up_the_elongated_bowl():
     assert steps[0.8] is not None and steps[0.0] is not None and steps[0.8] < steps[0.0] / 3
     assert steps_to_reach(torch.tensor([5.0, 3.0, 1.0]), 2.0) == 2
     assert steps_to_reach(torch.tensor([5.0, 3.0]), 1.0) is None
+
+
+def test_adam_written_out_is_torch_adam_and_adamw():
+    """Lesson 01's Adam: the same path as torch.optim.Adam (L2 in the gradient) and AdamW (decoupled decay)."""
+    from ftlib.descent import Quadratic, adam
+    bowl = Quadratic.bowl((1.0, 10.0), minimum=(2.0, -1.0))
+    start = torch.tensor([-4.0, 1.5], dtype=torch.float64)
+    for optimizer, decoupled in [(torch.optim.Adam, False), (torch.optim.AdamW, True)]:
+        p = start.clone().requires_grad_(True)
+        opt = optimizer([p], lr=0.1, weight_decay=0.3)
+        for _ in range(40):
+            opt.zero_grad()
+            bowl.loss(p).backward()
+            opt.step()
+        ours = adam(bowl.grad, start, 0.1, 40, weight_decay=0.3, decoupled=decoupled)
+        assert torch.allclose(ours[-1], p.detach(), atol=1e-12), optimizer.__name__
+    first = adam(bowl.grad, start, 0.1, 1)
+    assert torch.allclose((first[1] - first[0]).abs(), torch.full((2,), 0.1, dtype=torch.float64)), "the first step is lr in every coordinate"

@@ -1,6 +1,10 @@
 """The exercise API: a wrong answer gets what is wrong and a nudge, never the answer (issue 12); typical
 mistakes are explained; after TRIES_BEFORE_SOLUTION wrong tries check() offers .solution(); unanswered
 stubs are tolerated."""
+import pkgutil
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -67,7 +71,7 @@ def test_solution_is_offered_only_after_the_wrong_tries(capsys):
     ex.hint()
     ex.solution()
     out = capsys.readouterr().out
-    assert "💡 Ex: h" in out and "📖 Ex — one solution:\nanswer = 2 / 8" in out
+    assert "[hint] Ex: h" in out and "[solution] Ex — one solution:\nanswer = 2 / 8" in out
 
 
 def test_tries_before_solution_can_be_set_per_exercise():
@@ -147,3 +151,24 @@ def test_choice_exercise_explains_the_wrong_option_without_naming_the_right_one(
     assert "one of" in ex.check("z", quiet=True).message
     fb = ex.check("c", quiet=True)
     assert fb.tries == TRIES_BEFORE_SOLUTION and ".solution()" in fb.message and "'b'" not in fb.message
+
+
+def test_feedback_is_plain_text_without_emoji_or_markdown(capsys):
+    """Checker messages read well where no emoji font is installed and where markdown is not rendered."""
+    from ftlib.exercises import ValueExercise, plain
+    ex = ValueExercise("Ex", expected=1.0, mistakes=[(2.0, "That is the *smallest* one.")], hint_text="a **bold** nudge",
+                       solution_text="answer = 2 * x * 1")
+    wrong = ex.check(2.0, quiet=True).message
+    assert wrong.startswith("[not yet] Ex") and "the smallest one" in wrong and "*" not in wrong
+    assert ex.check(1.0, quiet=True).message.startswith("[correct] Ex")
+    assert ex.check(..., quiet=True).message.startswith("[not answered] Ex")
+    ex.hint()
+    ex.solution()
+    out = capsys.readouterr().out
+    assert "[hint] Ex: a bold nudge" in out and "answer = 2 * x * 1" in out, "code in a solution keeps its asterisks"
+    assert plain("2 * lam * w, a*b*c") == "2 * lam * w, a*b*c"
+    emoji = re.compile("[\U0001F300-\U0001FAFF\u2705\u274C\u23F3]")
+    import ftlib.exercises as pkg
+    for module in pkgutil.iter_modules(pkg.__path__):
+        source = (Path(pkg.__path__[0]) / f"{module.name}.py").read_text(encoding="utf-8")
+        assert not emoji.search(source), f"ftlib/exercises/{module.name}.py prints an emoji"

@@ -14,15 +14,17 @@ def test_count_trainable():
 
 def test_freeze_to_two_matches_the_real_model():
     import ftlib
-    model = ftlib.NetB(5)
+    model = ftlib.replace_head(ftlib.NetB(5), 10)
     ftlib.freeze_to(model, 2)
     real = sum(p.numel() for p in model.parameters() if p.requires_grad)
     assert ex.freeze_to_two.check(real, quiet=True)
-    fb = ex.freeze_to_two.check(645, quiet=True)
+    fb = ex.freeze_to_two.check(1_290, quiet=True)
     assert not fb and "head alone" in fb.message
+    fb = ex.freeze_to_two.check(222_341, quiet=True)
+    assert not fb and "10 classes" in fb.message
     fb = ex.freeze_to_two.check(221_696, quiet=True)
     assert "block 3 alone" in fb.message and "very close (within 1 %)" in fb.message
-    assert "222,341" not in fb.message and "222341" not in fb.message
+    assert "222,986" not in fb.message and "222986" not in fb.message
 
 
 def test_batchnorm_trap_and_no_random_state_consumed():

@@ -38,7 +38,7 @@ def test_lesson08_checkers():
     assert "sign" in ex8.transfer_gain.check(lambda p, s: sum(b - a for a, b in zip(p, s)) / len(p),
                                              quiet=True).message
     assert ex8.adabn_mean.check(lambda m: m.mean(dim=(0, 2, 3)), quiet=True)
-    assert "per *channel*" in ex8.adabn_mean.check(lambda m: m.mean(dim=(1, 2, 3)), quiet=True).message
+    assert "per channel" in ex8.adabn_mean.check(lambda m: m.mean(dim=(1, 2, 3)), quiet=True).message
     assert ex8.pseudo_label.check(
         lambda p, t: torch.where(p.max(1).values >= t, p.argmax(1), torch.full((len(p),), -1)), quiet=True)
     assert "−1" in ex8.pseudo_label.check(lambda p, t: p.argmax(1), quiet=True).message

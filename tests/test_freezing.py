@@ -120,3 +120,13 @@ def test_freezing_everything_then_training_is_an_error():
     with pytest.raises(ValueError, match="no trainable parameters"):
         ftlib.fit(frozen, x, y, steps=1, optimizer=torch.optim.Adam(frozen.parameters()), progress=False)
     assert opt.param_groups
+
+
+def test_freezing_explorer_shows_the_modes_fit_trains_in():
+    """Lesson 04's widget: nothing frozen -> every BatchNorm trains; a frozen block's BatchNorm is in eval."""
+    from ftlib.widgets.freezing import freezing_rows
+    model = ftlib.load_pretrained(num_classes=5).eval()
+    modes = {r["block"]: r["batchnorm"] for r in freezing_rows(model, 0)}
+    assert modes == {"block1": "train", "block2": "train", "block3": "train,train", "head": "-"}
+    modes = {r["block"]: r["batchnorm"] for r in freezing_rows(model, 2)}
+    assert modes == {"block1": "eval", "block2": "eval", "block3": "train,train", "head": "-"}

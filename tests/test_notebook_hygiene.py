@@ -137,21 +137,7 @@ def test_make_test_runs_nbval_in_lax_mode():
     assert "--nbval-lax" in makefile and " --nbval " not in makefile
 
 
-HEADER_TIME = re.compile(r"^\*About (\d+) min(?:utes|\.)")
-README_ROW = re.compile(r"^\| (\d\d) \| `(\d\d_\w+)` \|.*\| (\d+) min[^|]*\|$")
-
-
-def test_readme_lesson_times_agree_with_the_lesson_headers():
-    """The lesson's own first cell says how long it takes; the README's table must say the same (issue 12)."""
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    rows = {m.group(2): int(m.group(3)) for m in map(README_ROW.match, readme.splitlines()) if m}
-    assert set(rows) == {p.stem for p in LESSONS}, f"README's lesson table lists {sorted(rows)}"
-    for path in LESSONS:
-        first = json.loads(path.read_text())["cells"][0]
-        times = [int(m.group(1)) for m in map(HEADER_TIME.match, "".join(first["source"]).splitlines()) if m]
-        assert times, f"{path.name}: the first cell has no '*About N min.*' line"
-        assert rows[path.stem] == times[0], \
-            f"{path.name} says about {times[0]} min, the README's table says {rows[path.stem]} min: make them agree"
+# Lesson times: tests/test_lesson_times.py (header, lesson 00's table and the README agree).
 
 
 def test_saved_widgets_are_a_sentence_not_a_repr(notebook):

@@ -56,6 +56,84 @@ def test_naive_frozen_moves_bn_statistics_but_ftlib_freeze_does_not(shots):
     assert torch.equal(naive.block1[0].weight, clean.block1[0].weight), "conv weights stay frozen either way"
 
 
+def test_head_lr_trains_the_head_at_its_own_rate_and_zero_init_is_zero(shots):
+    calls = []
+    real = E.finetune
+
+    def spy(model, *args, **kwargs):
+        calls.append((kwargs.get("optimizer"), model.head.weight.detach().clone()))
+        return real(model, *args, **kwargs)
+    E.finetune = spy
+    try:
+        E.pretrained(steps=1, frozen_blocks=3, head_lr=1e-2, head_init="zeros")(*shots, 0)
+        E.pretrained(steps=1, head_lr=1e-2)(*shots, 0)
+    finally:
+        E.finetune = real
+    (frozen_opt, head0), (full_opt, _) = calls
+    assert [(g["name"], g["lr"]) for g in frozen_opt.param_groups] == [("head", 1e-2)]
+    assert not head0.any(), "head_init='zeros' starts the head at zero"
+    assert [(g["name"], g["lr"]) for g in full_opt.param_groups] == [
+        ("block1", 1e-3), ("block2", 1e-3), ("block3", 1e-3), ("head", 1e-2)]
+    with pytest.raises(ValueError, match="head_init must be"):
+        E.pretrained(head_init="zero")
+
+
+def test_frozen_head_without_augmentation_is_the_linear_probe(tiny_task):
+    """The control lesson 04 rests on: the fine-tuning code path with the probe's recipe is the probe."""
+    x, y = ftlib.k_shot(tiny_task.x_pool, tiny_task.y_pool, 2, seed=0)
+    via_finetune = E.pretrained(steps=30, frozen_blocks=3, head_lr=1e-2, head_init="zeros", augment=False)(x, y, 0)
+    probe = E.linear_probe("pooled", steps=30)(x, y, 0)
+    with torch.no_grad():
+        inputs = ftlib.to_input(tiny_task.x_test)
+        a, b = via_finetune.eval()(inputs), probe(inputs)
+    # equal up to float summation order (fit shuffles the full batch; Adam carries the difference on)
+    assert torch.allclose(a, b, atol=0.05), (a - b).abs().max()
+    assert (a.argmax(1) == b.argmax(1)).float().mean() >= 0.98
+
+
+def test_lp_ft_trains_the_head_first_then_everything(shots):
+    model = E.lp_ft(head_steps=3, steps=2)(*shots, 0)
+    start = ftlib.load_pretrained()
+    assert all(p.requires_grad for p in model.parameters()), "everything trainable in the second stage"
+    assert not torch.equal(model.block1[0].weight, start.block1[0].weight), "the backbone moved in stage 2"
+    head_only = E.lp_ft(head_steps=3, steps=0)(*shots, 0)
+    assert torch.equal(head_only.block1[0].weight, start.block1[0].weight), "stage 1 leaves the backbone"
+
+
+def test_naive_frozen_with_mini_batches_draws_the_batches_fit_draws(shots):
+    x, y = shots
+    naive = E.naive_frozen(steps=3, batch_size=2)(x, y, 0)
+    clean = E.pretrained(steps=3, frozen_blocks=3, batch_size=2)(x, y, 0)
+    assert torch.equal(naive.block1[0].weight, clean.block1[0].weight)
+    assert not torch.equal(naive.block1[1].running_mean, clean.block1[1].running_mean)
+    with pytest.raises(ValueError, match="batch_size must be"):
+        E.naive_frozen(steps=1, batch_size=0)(x, y, 0)
+
+
+def test_lesson_05_controls_train_what_they_say(shots):
+    start = ftlib.load_pretrained()
+    frozen_later = E.gradual_freezing(steps=4)(*shots, 0)
+    assert [n for n in ("block1", "block2", "block3")
+            if getattr(frozen_later, n)[0].weight.requires_grad] == [], "every block frozen by the end"
+    assert not torch.equal(frozen_later.block1[0].weight, start.block1[0].weight), "block 1 trained first"
+    assert frozen_later.head.weight.requires_grad
+    calls = []
+    real = E.finetune
+
+    def spy(model, *args, **kwargs):
+        calls.append(kwargs)
+        return real(model, *args, **kwargs)
+    E.finetune = spy
+    try:
+        E.matched_rates(lr=1e-3, steps=1)(*shots, 0)
+        found = E.lr_found(steps=1)(*shots, 0)
+    finally:
+        E.finetune = real
+    assert [(g["name"], g["lr"]) for g in calls[0]["optimizer"].param_groups] == [
+        ("block1", 2.5e-4), ("block2", 5e-4), ("block3", 7.5e-4), ("head", 1e-3)]
+    assert calls[1]["lr"] == found.found_lr and 1e-6 <= found.found_lr <= 1.0
+
+
 def test_limit_test_and_results_helpers(tiny_task):
     assert torch.equal(torch.bincount(tiny_task.y_test), torch.full((5,), 10))
     assert E.limit_test(tiny_task, None) is tiny_task
@@ -84,7 +162,9 @@ def test_widget_compute_function_and_bad_input():
 
 
 @pytest.mark.parametrize("name, stem", [("precompute_transfer", "transfer_small"),
-                                        ("precompute_batchnorm", "transfer_batchnorm_small")])
+                                        ("precompute_batchnorm", "transfer_batchnorm_small"),
+                                        ("precompute_heads", "transfer_heads_small"),
+                                        ("precompute_unfreezing", "unfreezing_controls_small")])
 def test_precompute_script_reproduces_its_small_result(tmp_path, name, stem):
     out = tmp_path / f"{stem}.json"
     subprocess.run([sys.executable, str(ROOT / "scripts" / f"{name}.py"), "--small", "--out", str(out),

@@ -18,6 +18,9 @@ How feedback works (the course's pedagogy, also in docs/AUTHORING.md):
   also shows what the reference returns on the failing case (the code is the answer there, not that
   output).
 * ``.hint()`` nudges towards the method; it does not state the result.
+* **Feedback is plain text.**  It starts with a word in brackets (``[correct]``, ``[not yet]``,
+  ``[not answered]``, ``[hint]``, ``[solution]``), not an emoji that shows as an empty box where no emoji
+  font is installed, and markdown emphasis (``*word*``) is printed as the bare word (:func:`plain`).
 
 In a notebook::
 
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +49,12 @@ __all__ = ["Exercise", "ValueExercise", "FunctionExercise", "ChoiceExercise", "F
 
 TRIES_BEFORE_SOLUTION = 3
 """After this many wrong tries on one exercise, ``check()`` offers ``.solution()``."""
+_EMPHASIS = re.compile(r"(?<![\w*])\*{1,2}(?=[^\s*])([^*\n]*?[^\s*])\*{1,2}(?![\w*])")
+
+
+def plain(text: str) -> str:
+    """Feedback as plain text: ``*word*`` and ``**word**`` become ``word`` (``2 * lam * w`` is left alone)."""
+    return _EMPHASIS.sub(r"\1", text)
 
 
 @dataclass
@@ -214,7 +224,7 @@ class Exercise:
     def check(self, answer: Any, *, quiet: bool = False) -> Feedback:
         """Judge ``answer``, print specific feedback, and return a :class:`Feedback`."""
         if _unanswered(answer):
-            fb = Feedback(False, f"⏳ {self.name}: not answered yet. Write your answer in this cell; "
+            fb = Feedback(False, f"[not answered] {self.name}: not answered yet. Write your answer in this cell; "
                                  ".hint() on this exercise gives a hint.", answered=False, tries=self._attempts)
         else:
             try:
@@ -222,11 +232,11 @@ class Exercise:
             except NotImplementedError:
                 ok, detail = False, None
             if detail is None:
-                fb = Feedback(False, f"⏳ {self.name}: not answered yet (the function still raises "
+                fb = Feedback(False, f"[not answered] {self.name}: not answered yet (the function still raises "
                                      "NotImplementedError). .hint() on this exercise gives a hint.",
                               answered=False, tries=self._attempts)
             elif ok:
-                fb = Feedback(True, f"✅ {self.name}: correct. {detail}".rstrip(), tries=self._attempts)
+                fb = Feedback(True, plain(f"[correct] {self.name}: correct. {detail}").rstrip(), tries=self._attempts)
             else:
                 self._attempts += 1
                 n = self._attempts
@@ -235,18 +245,18 @@ class Exercise:
                             "(or take .hint() and try once more).")
                 else:
                     tail = "Call .hint() on this exercise for a hint, then try again."
-                fb = Feedback(False, f"❌ {self.name}: not yet. {detail}\n   {tail}", tries=n)
+                fb = Feedback(False, plain(f"[not yet] {self.name}: not yet. {detail}\n   {tail}"), tries=n)
         if not quiet:
             print(fb.message)
         return fb
 
     def hint(self) -> None:
         """Print the hint (a nudge, not the answer)."""
-        print(f"💡 {self.name}: {self.hint_text or 'no hint for this one — reread the cell above.'}")
+        print(plain(f"[hint] {self.name}: {self.hint_text or 'no hint for this one — reread the cell above.'}"))
 
     def solution(self) -> None:
         """Print one correct answer."""
-        print(f"📖 {self.name} — one solution:\n{self.solution_text}")
+        print(f"[solution] {plain(self.name)} — one solution:\n{self.solution_text}")
 
 
 @dataclass

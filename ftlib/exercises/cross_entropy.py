@@ -5,6 +5,8 @@
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -90,16 +92,22 @@ logit_gradient = FunctionExercise(
 )
 
 smoothed_target = ValueExercise(
-    "Exercise 4 — the label-smoothed target",
-    expected=0.91,
+    "Exercise 4 — the smallest label-smoothed loss",
+    expected=-(0.84 * math.log(0.84) + 4 * 0.04 * math.log(0.04)),
     mistakes=[
-        (0.9, "Close: that is the one-hot part only. The uniform part ε/K goes to every class — "
-              "the true one too."),
-        (1.0, "That is the hard target: with smoothing ε the true class gets less than 1."),
-        (0.01, "0.01 is what each *wrong* class gets (ε/K); the question asks about the true class."),
+        (0.0, "With hard targets the loss can approach 0; with smoothing the best prediction is p = q, "
+              "and q is not one-hot. What is the loss there?"),
+        (-math.log(0.84), "That is −log of the true class's target alone. With a smoothed target the loss sums "
+                          "over every class: each class k contributes −q_k log p_k."),
+        (-(0.8 * math.log(0.8) + 4 * 0.05 * math.log(0.05)),
+         "Check q: the uniform part ε/K goes to every class, the true one too."),
+        (-(0.84 * math.log(0.84) + 0.04 * math.log(0.04)),
+         "There are K − 1 = 4 wrong classes, and each contributes."),
+        (-(0.84 * math.log(0.84) + 4 * 0.04 * math.log(0.04)) / math.log(2),
+         "That is in bits: the course's cross-entropy uses the natural logarithm."),
     ],
-    hint_text="Label smoothing mixes the one-hot target (weight 1 − ε) with the uniform distribution over "
-              "the K classes (weight ε), as cross_entropy(label_smoothing=ε) does. What does the true class "
-              "get from each part?",
-    solution_text="answer = 1 - 0.1 + 0.1 / 10   # = 0.91",
+    hint_text="Work out q for K = 5 and ε = 0.2 (what the true class and each other class get). The loss "
+              "−Σ q_k log p_k is smallest at p = q: put p = q into it.",
+    solution_text="q_true = 1 - 0.2 + 0.2 / 5\nq_other = 0.2 / 5\n"
+                  "answer = -(q_true * math.log(q_true) + 4 * q_other * math.log(q_other))   # = 0.6615",
 )

@@ -43,15 +43,20 @@ count_trainable = FunctionExercise(
 )
 
 freeze_to_two = ValueExercise(
-    "Exercise 2 — trainable parameters after freeze_to(model, 2)",
-    expected=222_341,
-    mistakes=[(645, "645 is the head alone — that is freeze(model), i.e. freeze_to(model, 3)."),
-              (221_696, "That is block 3 alone: is it the only part freeze_to(model, 2) leaves trainable?"),
+    "Exercise 2 — trainable parameters after freeze_to(model, 2), with a 10-class head",
+    expected=222_986,
+    rtol=0.0, atol=0.0,  # a parameter count is exact: 222,976 (no bias) is a mistake, not a rounding
+    mistakes=[(222_341, "That is with the 5-class head of section 1. This task has 10 classes: how many weights "
+                        "and biases does nn.Linear(128, 10) have?"),
+              (1_290, "1,290 is the new head alone: what else does freeze_to(model, 2) leave trainable?"),
+              (221_696, "That is block 3 alone: the new head trains too."),
+              (222_976, "Close: nn.Linear(128, 10) also has one bias per output."),
               (18_912, "That is block1 + block2, the *frozen* part."),
-              (241_253, "That is the whole network: nothing would be frozen.")],
-    hint_text="freeze_to(model, n) freezes the first n blocks (block1, block2, ...). Add up the 'params' column "
-              "of the blocks that stay trainable in the summary table.",
-    solution_text="answer = 221_696 + 645  # block3 + head = 222,341",
+              (241_253, "That is the whole 5-class network: nothing would be frozen.")],
+    hint_text="freeze_to(model, n) freezes the first n blocks (block1, block2, ...). Add the 'params' of the blocks "
+              "that stay trainable (section 1's table) and the new head: nn.Linear(in, out) has in × out weights "
+              "and out biases.",
+    solution_text="answer = 221_696 + 128 * 10 + 10  # block3 + a 10-class head = 222,986",
 )
 
 batchnorm_trap = ChoiceExercise(

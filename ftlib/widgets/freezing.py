@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from torch import nn
 
+from ftlib import guards
 from ftlib.freezing import block_names, format_summary, freeze_to, trainable_summary
 
 
 def freezing_rows(model: nn.Module, frozen_blocks: int) -> list[dict]:
-    """Freeze the first ``frozen_blocks`` blocks of ``model`` (in place) and summarise it."""
+    """Freeze the first ``frozen_blocks`` blocks of ``model`` (in place) and summarise it in the modes
+    ``fit`` trains it in: training mode, except frozen BatchNorm, which stays in eval mode."""
     freeze_to(model, frozen_blocks)
+    guards.training_mode(model)
     return trainable_summary(model)
 
 
@@ -42,7 +45,7 @@ def freezing_plot(model: nn.Module):
         for bar, r in zip(bars, rows):
             bar.set_width(r["trainable"])
         table.set_text(f"freeze_to(model, {frozen_blocks})\n\n" + format_summary(model))
-    slider = IntSlider(3, 0, len(names), description="frozen blocks")
+    slider = IntSlider(3, 0, len(names), description="frozen blocks", style={"description_width": "initial"})
     return LivePlot(fig, draw, {"frozen_blocks": slider}, animated=[*bars, table])
 
 
