@@ -91,10 +91,12 @@ PLOT_SRC_JS = """() => { const img = document.querySelector(
   return img ? img.getAttribute('src') : null; }"""
 
 
-@pytest.mark.parametrize("name", ["01_gradient_descent.ipynb", "00_welcome.ipynb", "12_text_classification.ipynb"])
+@pytest.mark.parametrize("name", ["01_gradient_descent.ipynb", "00_welcome.ipynb", "04_freezing.ipynb",
+                                  "12_text_classification.ipynb"])
 def test_lesson_slider_redraws_plot(name, tmp_path, page):
     """Lesson 01's learning-rate explorer, lesson 00's widgets smoke test (what `make lab` opens), and lesson 12's
-    method-and-k widget over the precomputed text sweep (then its live run's train button)."""
+    method-and-k widget over the precomputed text sweep (then its live run's train button), and lesson 04's freezing
+    explorer, whose label must be readable in full (issue 25: it was cut to "frozen blo…")."""
     lesson = _slider_lesson(name)
     stem = lesson.stem.split("_")[0]
     shutil.copy(lesson, tmp_path / lesson.name)
@@ -142,6 +144,10 @@ def test_lesson_slider_redraws_plot(name, tmp_path, page):
             _type_exact_learning_rate(page, box, exact, stem)
         if lesson.name.startswith("12"):
             _press_train_in_the_text_run(page)
+        if lesson.name.startswith("04"):
+            label = slider.locator(".widget-label")
+            assert label.inner_text() == "frozen blocks"
+            assert label.evaluate("el => el.scrollWidth <= el.clientWidth"), "the slider's label is cut off"
         page.screenshot(path=str(ARTIFACTS / f"lesson{stem}_page.png"))
         assert not error_outputs(page)
     print(f"\n{lesson.name}: opened with kernel in {opened:.1f} s, ran all in {ran:.1f} s; slider "
