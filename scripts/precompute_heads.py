@@ -96,6 +96,27 @@ def _finished(partial: Path) -> dict[str, list[dict]]:
     return done
 
 
+def run_jobs(job, settings: dict, partial: Path, workers: int) -> list[dict]:
+    """Run ``job(k, seed, steps, test_per_class, batch_sizes)`` for every (k, seed) of ``settings`` on ``workers``
+    processes, longest k first; each finished job is appended to ``partial`` at once, and jobs already there
+    are not run again (a stopped sweep resumes). Returns every row, in no particular order."""
+    done = _finished(partial)
+    jobs = [(k, s) for k in sorted(settings["ks"], reverse=True) for s in settings["seeds"]]
+    todo = [j for j in jobs if _key(*j, settings) not in done]
+    print(f"{len(jobs) - len(todo)} of {len(jobs)} jobs already in {partial.name}", flush=True)
+    started = time.perf_counter()
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(job, k, s, settings["steps"], settings["test_per_class"], settings["batch_sizes"]):
+                   (k, s) for k, s in todo}
+        for f in as_completed(futures):
+            key = _key(*futures[f], settings)
+            done[key] = f.result()
+            with partial.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps({"key": key, "rows": done[key]}) + "\n")
+            print(f"[{time.perf_counter() - started:6.0f} s] k, seed = {futures[f]} done", flush=True)
+    return [r for j in jobs for r in done[_key(*j, settings)]]
+
+
 def summaries(rows: list[dict]) -> dict:
     from ftlib import experiments as E
 
@@ -121,24 +142,10 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     settings = SMALL if args.small else FULL
     out = args.out or ROOT / "results" / ("transfer_heads_small.json" if args.small else "transfer_heads.json")
-    partial = out.with_suffix(".partial.jsonl")
-    done = _finished(partial)
-    jobs = [(k, s) for k in sorted(settings["ks"], reverse=True) for s in settings["seeds"]]  # longest first
-    todo = [j for j in jobs if _key(*j, settings) not in done]
-    print(f"{len(jobs) - len(todo)} of {len(jobs)} jobs already in {partial.name}", flush=True)
     started = time.perf_counter()
-    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(job, k, s, settings["steps"], settings["test_per_class"], settings["batch_sizes"]):
-                   (k, s) for k, s in todo}
-        for f in as_completed(futures):
-            key = _key(*futures[f], settings)
-            done[key] = f.result()
-            with partial.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps({"key": key, "rows": done[key]}) + "\n")
-            print(f"[{time.perf_counter() - started:6.0f} s] k, seed = {futures[f]} done", flush=True)
+    rows = run_jobs(job, settings, out.with_suffix(".partial.jsonl"), args.workers)
     order = list(methods(settings["steps"], settings["batch_sizes"]))
-    rows = sorted((r for j in jobs for r in done[_key(*j, settings)]),
-                  key=lambda r: (r["k"], r["seed"], order.index(r["method"])))
+    rows.sort(key=lambda r: (r["k"], r["seed"], order.index(r["method"])))
     from ftlib.results import round_floats, write_result
     result = round_floats({"settings": {**settings, "methods": order, "ladder": list(LADDER),
                                         "finetune": list(FINETUNE), "threads_per_worker": 1,
@@ -147,7 +154,7 @@ def main(argv=None) -> None:
                            "environment": {"torch": torch.__version__}}, 4)
     result["seconds"] = round(time.perf_counter() - started)
     write_result(out, result, digits=None)
-    partial.unlink(missing_ok=True)
+    out.with_suffix(".partial.jsonl").unlink(missing_ok=True)
     print(f"wrote {out} in {result['seconds']} s")
 
 

@@ -24,18 +24,15 @@ All recipes were fixed before the sweep ran. Each finished (k, seed) is appended
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
 from pathlib import Path
 
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from precompute_heads import _finished, _key  # noqa: E402  (the same resumable job file)
+from precompute_heads import run_jobs  # noqa: E402  (the same resumable job file)
 
 FT, GRADUAL = "full fine-tune, lr 1e-3", "gradual unfreezing"
 METHODS = (FT, GRADUAL, "gradual freezing (same steps, reverse order)", "matched rates (same summed lr)",
@@ -74,21 +71,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     settings = SMALL if args.small else FULL
     out = args.out or ROOT / "results" / ("unfreezing_controls_small.json" if args.small else "unfreezing_controls.json")
-    partial = out.with_suffix(".partial.jsonl")
-    done = _finished(partial)
-    jobs = [(k, s) for k in sorted(settings["ks"], reverse=True) for s in settings["seeds"]]
-    todo = [j for j in jobs if _key(*j, settings) not in done]
-    print(f"{len(jobs) - len(todo)} of {len(jobs)} jobs already in {partial.name}", flush=True)
     started = time.perf_counter()
-    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(job, k, s, settings["steps"], settings["test_per_class"]): (k, s) for k, s in todo}
-        for f in as_completed(futures):
-            key = _key(*futures[f], settings)
-            done[key] = f.result()
-            with partial.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps({"key": key, "rows": done[key]}) + "\n")
-            print(f"[{time.perf_counter() - started:6.0f} s] k, seed = {futures[f]} done", flush=True)
-    rows = sorted((r for j in jobs for r in done[_key(*j, settings)]),
+    rows = sorted(run_jobs(job, settings, out.with_suffix(".partial.jsonl"), args.workers),
                   key=lambda r: (r["k"], r["seed"], METHODS.index(r["method"])))
     from ftlib import experiments as E
     from ftlib.results import round_floats, write_result
@@ -99,7 +83,7 @@ def main(argv=None) -> None:
                            "environment": {"torch": torch.__version__}}, 4)
     result["seconds"] = round(time.perf_counter() - started)
     write_result(out, result, digits=None)
-    partial.unlink(missing_ok=True)
+    out.with_suffix(".partial.jsonl").unlink(missing_ok=True)
     print(f"wrote {out} in {result['seconds']} s")
 
 
