@@ -24,7 +24,7 @@ from ftlib.data import class_subset, load_fashion_mnist
 from ftlib.freezing import block_names, freeze_to
 from ftlib.models import load_pretrained, replace_head
 from ftlib.results import load_result  # noqa: F401  (lessons 06-08 import it from here)
-from ftlib.regularizers import ewc, fisher_diagonal, l2_sp, snapshot, weight_decay
+from ftlib.regularizers import decoupled_decay_groups, ewc, fisher_diagonal, l2_penalty, l2_sp, snapshot
 from ftlib.training import History, as_float_input, evaluate, fit
 
 SOURCE_CLASSES = (0, 1, 2, 3, 4)
@@ -119,18 +119,55 @@ class SourceReference:
         self.head = copy.deepcopy(self.model.head).eval()
         self.theta0 = snapshot(self.model)
         self.fisher_per_class = fisher_per_class
-        self._fisher: dict[str, torch.Tensor] | None = None
+        self._fisher: dict[str, dict[str, torch.Tensor]] = {}
+
+    def fisher_of(self, kind: str = "empirical") -> dict[str, torch.Tensor]:
+        """The backbone's diagonal Fisher on ``fisher_per_class`` source training images per class
+        (``kind``: "empirical", with the labels, or "true", over the model's own predictions)."""
+        if kind not in self._fisher:
+            x, y = source_data("train", self.fisher_per_class)
+            self._fisher[kind] = fisher_diagonal(self.model, x, y, exclude=("head.",), kind=kind)
+        return self._fisher[kind]
 
     @property
     def fisher(self) -> dict[str, torch.Tensor]:
-        if self._fisher is None:
-            x, y = source_data("train", self.fisher_per_class)
-            self._fisher = fisher_diagonal(self.model, x, y, exclude=("head.",))
-        return self._fisher
+        """The empirical Fisher (the one lesson 07's first sweep used)."""
+        return self.fisher_of("empirical")
 
     def fresh(self, num_classes: int, seed: int) -> nn.Module:
         """A copy of the source model with a new seeded head of ``num_classes``."""
         return replace_head(copy.deepcopy(self.model), num_classes, seed=seed)
+
+
+def _norm_layers(model: nn.Module) -> dict[str, nn.Module]:
+    return {n: m for n, m in model.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)}
+
+
+def with_statistics_of(model: nn.Module, donor: nn.Module) -> nn.Module:
+    """A copy of ``model`` whose BatchNorm running statistics are ``donor``'s (lesson 07's control:
+    the fine-tuned weights with the *source* statistics put back)."""
+    out = copy.deepcopy(model)
+    theirs = _norm_layers(donor)
+    mine = _norm_layers(out)
+    if set(mine) != set(theirs):
+        raise ValueError("the donor's BatchNorm layers differ from the model's: it is another architecture")
+    for name, layer in mine.items():
+        layer.running_mean.copy_(theirs[name].running_mean)
+        layer.running_var.copy_(theirs[name].running_var)
+    return out
+
+
+@torch.no_grad()
+def statistics_only(model: nn.Module, x: torch.Tensor, passes: int = 100) -> nn.Module:
+    """A copy of ``model`` after ``passes`` full-batch forward passes over ``x`` in training mode: the
+    BatchNorm running statistics move to ``x``'s exactly as during fine-tuning, and no weight changes
+    (lesson 07's forward-only control)."""
+    out = copy.deepcopy(model)
+    out.train()
+    inputs = as_float_input(x)
+    for _ in range(passes):
+        out(inputs)
+    return out.eval()
 
 
 def torchvision_augment(degrees: float = 10.0, translate: float = 0.1):
@@ -153,46 +190,62 @@ def torchvision_augment(degrees: float = 10.0, translate: float = 0.1):
     return augment
 
 
-METHODS = ("plain", "lr1e-4", "weight_decay", "l2_sp", "ewc", "dropout", "early_stopping",
-           "augment", "frozen", "freeze_to_block3", "discriminative", "gradual")
+METHODS = ("plain", "lr", "lr1e-4", "weight_decay", "l2_weights", "l2_norm_bias", "adamw", "adamw_all", "l2_sp",
+           "l2_sp_free_head", "ewc", "ewc_true", "dropout", "early_stopping", "augment", "frozen", "freeze_to_block3",
+           "discriminative", "gradual")
+
+
+def _recipe(ref: SourceReference, method: str, model: nn.Module, lr: float, lam: float) -> dict:
+    """fit() keyword arguments of one named recipe (the model is changed in place where it must be)."""
+    penalties = {"weight_decay": lambda: l2_penalty(lam), "l2_weights": lambda: l2_penalty(lam, params="weights"),
+                 "l2_norm_bias": lambda: l2_penalty(lam, params="norm_and_bias"),
+                 "l2_sp": lambda: l2_sp(model, ref.theta0, lam),
+                 "l2_sp_free_head": lambda: l2_sp(model, ref.theta0, lam, head_lam=0.0),
+                 "ewc": lambda: ewc(model, ref.theta0, ref.fisher_of("empirical"), lam),
+                 "ewc_true": lambda: ewc(model, ref.theta0, ref.fisher_of("true"), lam)}
+    if method in penalties:
+        return {"regularizer": penalties[method]()}
+    if method in ("adamw", "adamw_all"):
+        params = "weights" if method == "adamw" else "all"
+        return {"optimizer": torch.optim.AdamW(decoupled_decay_groups(model, lam, params), lr=lr)}
+    if method == "lr1e-4":
+        return {"lr": 1e-4}
+    if method == "augment":
+        return {"augment": torchvision_augment()}
+    elif method == "frozen":
+        freeze_to(model, -1)
+    elif method == "freeze_to_block3":
+        freeze_to(model, "block3")
+    elif method == "discriminative":
+        return {"optimizer": torch.optim.Adam(discriminative_param_groups(model, lr))}
+    return {}
 
 
 def finetune_run(ref: SourceReference, method: str, x: torch.Tensor, y: torch.Tensor, seed: int, *,
                  steps: int = 100, lr: float = 1e-3, lam: float = 0.0,
                  val: tuple[torch.Tensor, torch.Tensor] | None = None, dropout: float = 0.5) -> tuple[nn.Module, History]:
-    """Fine-tune a fresh copy of the source model on (x, y) with one named recipe.
+    """Fine-tune a fresh copy of the source model on (x, y) with one named recipe (lessons 06-07).
 
-    All recipes: full-batch Adam, ``steps`` steps, learning rate ``lr``, no augmentation
-    unless the method is ``augment``.  ``lam`` is λ for weight_decay, l2_sp and ewc;
-    ``early_stopping`` needs ``val`` (evaluated every 10 steps, patience 3, best weights restored).
+    All recipes: full-batch Adam, ``steps`` steps, learning rate ``lr`` ("lr1e-4": 1e-4), no augmentation
+    unless the method is ``augment``.  ``lam`` is λ of the penalties (weight_decay = coupled L2 on every
+    parameter, l2_weights / l2_norm_bias on the weights only / on normalisation parameters and biases only,
+    l2_sp, l2_sp_free_head, ewc with the empirical Fisher, ewc_true with the true Fisher) and the decoupled
+    decay of AdamW ("adamw": weights only, "adamw_all": every parameter).  ``early_stopping`` needs ``val``
+    (evaluated every 10 steps, patience 3, best weights restored).
     """
     if method not in METHODS:
         raise KeyError(f"unknown method {method!r}; choose one of {METHODS}")
     torch.manual_seed(seed)  # dropout draws from the global generator: make every run independent of history
     model = ref.fresh(int(y.max()) + 1, seed)
     kw: dict = {"steps": steps, "lr": lr, "batch_size": None, "seed": seed, "progress": False}
-    if method == "lr1e-4":
-        kw["lr"] = 1e-4
-    elif method == "weight_decay":
-        kw["regularizer"] = weight_decay(lam)
-    elif method == "l2_sp":
-        kw["regularizer"] = l2_sp(model, ref.theta0, lam)
-    elif method == "ewc":
-        kw["regularizer"] = ewc(model, ref.theta0, ref.fisher, lam)
-    elif method == "dropout":
+    if method == "dropout":
         model.dropout = nn.Dropout(dropout)
     elif method == "early_stopping":
         if val is None:
             raise ValueError("early_stopping needs a validation set val=(x, y)")
         kw.update(val=val, eval_every=10, patience=3)
-    elif method == "augment":
-        kw["augment"] = torchvision_augment()
-    elif method == "frozen":
-        freeze_to(model, -1)
-    elif method == "freeze_to_block3":
-        freeze_to(model, "block3")
-    elif method == "discriminative":
-        kw["optimizer"] = torch.optim.Adam(discriminative_param_groups(model, lr))
+    else:
+        kw.update(_recipe(ref, method, model, lr, lam))
     if method == "gradual":
         history = gradual_unfreezing(model, x, y, steps=steps, lr=lr, seed=seed, batch_size=None)
     else:
@@ -203,9 +256,11 @@ def finetune_run(ref: SourceReference, method: str, x: torch.Tensor, y: torch.Te
 def run_metrics(model: nn.Module, ref: SourceReference, target_test: tuple[torch.Tensor, torch.Tensor],
                 source_test: tuple[torch.Tensor, torch.Tensor],
                 probe_train: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, float]:
-    """Target accuracy, source accuracy through the old head and (optionally) a fresh probe's."""
+    """Target accuracy, source accuracy through the old head (with the current BatchNorm statistics, and
+    with the source statistics put back) and (optionally) a fresh probe's."""
     out = {"accuracy": evaluate(model, *target_test)["accuracy"],
-           "source_accuracy": source_accuracy(model, ref.head, *source_test)}
+           "source_accuracy": source_accuracy(model, ref.head, *source_test),
+           "source_accuracy_source_bn": source_accuracy(with_statistics_of(model, ref.model), ref.head, *source_test)}
     if probe_train is not None:
         out["probe_accuracy"] = probe_accuracy(model, *probe_train, *source_test)
     return out
@@ -225,14 +280,15 @@ def summarize_metric(rows: Sequence[Mapping], metric: str) -> dict[str, dict[str
 
 def sweep(configs: Sequence[Mapping], *, k: int, seeds: Sequence[int], steps: int = 100, lr: float = 1e-3,
           test_per_class: int = 200, probe_per_class: int = 100, fisher_per_class: int = 100,
-          probe: bool = True, verbose: bool = False, on_row=None) -> list[dict]:
+          probe: bool = True, verbose: bool = False, on_row=None, done: Sequence[Mapping] = ()) -> list[dict]:
     """Run every config (``{"name", "method", "lam"?}``) on the same k-shot subset per seed.
 
     Target task: classes 5-9 of the shipped Fashion-MNIST (k per class drawn from the
     training split with ``k_shot(seed)``), evaluated on the first ``test_per_class`` test
     images of each class; source retention on the first ``test_per_class`` source test
     images of each class.  Early stopping's validation set is another k per class drawn
-    with seed ``10_000 + seed``.  One row per (config, seed).
+    with seed ``10_000 + seed``.  A config may set its own ``"lr"``.  One row per (config, seed);
+    rows in ``done`` (from a stopped sweep) are kept and not run again.
     """
     from ftlib.data import k_shot
 
@@ -241,14 +297,18 @@ def sweep(configs: Sequence[Mapping], *, k: int, seeds: Sequence[int], steps: in
     target_test = stratified_head(*class_subset(*load_fashion_mnist("test"), TARGET_CLASSES), test_per_class)
     source_test = source_data("test", test_per_class)
     probe_train = source_data("train", probe_per_class) if probe else None
-    rows = []
+    rows = list(done)
+    finished = {(r["method"], r["seed"]) for r in rows}
     for seed in seeds:
         x_k, y_k = k_shot(x_pool, y_pool, k, seed=seed)
         val = k_shot(x_pool, y_pool, k, seed=10_000 + seed)
         for cfg in configs:
-            model, history = finetune_run(ref, cfg["method"], x_k, y_k, seed, steps=steps, lr=lr,
+            if (cfg["name"], seed) in finished:
+                continue
+            run_lr = 1e-4 if cfg["method"] == "lr1e-4" else cfg.get("lr", lr)  # the rate it trains at
+            model, history = finetune_run(ref, cfg["method"], x_k, y_k, seed, steps=steps, lr=run_lr,
                                           lam=cfg.get("lam", 0.0), val=val)
-            row = {"method": cfg["name"], "family": cfg["method"], "lam": cfg.get("lam", 0.0), "k": k,
+            row = {"method": cfg["name"], "family": cfg["method"], "lam": cfg.get("lam", 0.0), "lr": run_lr, "k": k,
                    "seed": seed, **run_metrics(model, ref, target_test, source_test, probe_train),
                    "final_train_loss": history.loss[-1], "steps_run": len(history.step)}
             rows.append(row)

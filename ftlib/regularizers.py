@@ -4,7 +4,10 @@ Every function returns a *regularizer*: a callable ``R(model) -> scalar tensor``
 :func:`ftlib.training.fit` adds to the loss (``fit(..., regularizer=R)``), so the
 objective is ``L = L_task + R(θ)``:
 
-- :func:`weight_decay`  ``λ·Σ‖θ‖²`` — pulls every weight towards **zero**.
+- :func:`l2_penalty`    ``λ·Σ‖θ‖²`` added to the loss — pulls every weight towards **zero**.  Under
+  Adam this is *coupled* L2 (the penalty's gradient is rescaled with the task gradient); it is not
+  AdamW's decoupled weight decay, for which :func:`decoupled_decay_groups` builds the optimizer
+  groups (Loshchilov & Hutter 2019; lesson 06 measures both).  ``weight_decay`` is its old name.
 - :func:`l2_sp`         ``λ·Σ‖θ − θ₀‖²`` on the pretrained part, ``β·‖θ_head‖²`` on the new
   head — pulls towards the **starting point** (Li, Grandvalet & Davoine 2018).
 - :func:`ewc`           ``(λ/2)·Σ Fᵢ(θᵢ − θ*ᵢ)²`` with a diagonal Fisher ``F`` estimated on the
@@ -74,16 +77,67 @@ def _prefixes(exclude: Iterable[str] | str) -> tuple[str, ...]:
     return prefixes
 
 
-def weight_decay(lam: float, exclude: Iterable[str] = ()) -> Regularizer:
-    """``λ·Σ‖θ‖²`` over all parameters (except names starting with an ``exclude`` prefix)."""
+NORM_LAYERS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
+PARAM_SETS = ("all", "weights", "norm_and_bias")
+
+
+def norm_and_bias_names(model: nn.Module) -> set[str]:
+    """Names of every normalisation-layer parameter (BatchNorm/LayerNorm/GroupNorm γ and β) and
+    every bias: what common practice leaves out of weight decay (lesson 06)."""
+    names = {n for n, _ in model.named_parameters() if n.rsplit(".", 1)[-1] == "bias"}
+    for prefix, module in model.named_modules():
+        if isinstance(module, NORM_LAYERS):
+            names |= {f"{prefix}.{n}" if prefix else n for n, _ in module.named_parameters(recurse=False)}
+    return names
+
+
+def _select(model: nn.Module, params: str) -> Callable[[str], bool]:
+    if params not in PARAM_SETS:
+        raise ValueError(f"params must be one of {PARAM_SETS}, got {params!r}")
+    if params == "all":
+        return lambda name: True
+    special = norm_and_bias_names(model)
+    return (lambda name: name not in special) if params == "weights" else (lambda name: name in special)
+
+
+def l2_penalty(lam: float, exclude: Iterable[str] = (), params: str = "all") -> Regularizer:
+    """Coupled L2: ``λ·Σ‖θ‖²`` added to the loss, over the trainable parameters.
+
+    ``params="all"`` (every one), ``"weights"`` (no normalisation parameters, no biases: common
+    practice) or ``"norm_and_bias"`` (only those: lesson 06's control); names starting with an
+    ``exclude`` prefix are skipped too.  Under Adam the penalty's gradient is divided by the same
+    running scale as the task gradient, so this is *not* decoupled weight decay (AdamW).
+    """
     lam = _check_lambda("lam", lam)
     prefixes = _prefixes(exclude)
+    if params not in PARAM_SETS:
+        raise ValueError(f"params must be one of {PARAM_SETS}, got {params!r}")
 
     def penalty(model: nn.Module) -> torch.Tensor:
+        keep = _select(model, params)
         terms = [p.pow(2).sum() for n, p in model.named_parameters()
-                 if p.requires_grad and not n.startswith(prefixes or ("\0",))]
+                 if p.requires_grad and keep(n) and not n.startswith(prefixes or ("\0",))]
         return lam * torch.stack(terms).sum() if terms else torch.zeros(())
     return penalty
+
+
+weight_decay = l2_penalty  # the name lessons 06-07 used before they said "coupled L2"
+
+
+def decoupled_decay_groups(model: nn.Module, decay: float, params: str = "weights") -> list[dict]:
+    """Parameter groups for ``torch.optim.AdamW``: decoupled decay ``θ ← θ − lr·decay·θ`` on ``params``
+    (``"weights"``: not normalisation parameters or biases, common practice; ``"all"``), none on the rest.
+
+    Only trainable parameters are included (lesson 06; Loshchilov & Hutter 2019).
+    """
+    decay = _check_lambda("decay", decay)
+    if params not in ("all", "weights"):
+        raise ValueError(f"params must be 'weights' or 'all' for decoupled decay, got {params!r}")
+    keep = _select(model, params)
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    groups = [{"params": [p for n, p in named if keep(n)], "weight_decay": decay, "name": "decay"},
+              {"params": [p for n, p in named if not keep(n)], "weight_decay": 0.0, "name": "no decay"}]
+    return [g for g in groups if g["params"]]
 
 
 def l2_sp(model: nn.Module, reference: nn.Module | Mapping[str, torch.Tensor], lam: float,
@@ -113,20 +167,33 @@ def l2_sp(model: nn.Module, reference: nn.Module | Mapping[str, torch.Tensor], l
     return penalty
 
 
-def fisher_diagonal(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 64,
-                    exclude: Iterable[str] = ()) -> dict[str, torch.Tensor]:
-    """Diagonal empirical Fisher ``Fᵢ = E[(∂ log p(y|x)/∂θᵢ)²]`` over the examples (x, y).
+FISHER_KINDS = ("empirical", "true")
 
-    Per-example gradients come from ``torch.func`` (vmap over ``grad``), with the model in
-    eval mode (BatchNorm uses its running statistics).  ``x`` is uint8 images or a float
-    batch; parameters whose name starts with an ``exclude`` prefix are skipped.
+
+def fisher_diagonal(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None, *, batch_size: int = 64,
+                    exclude: Iterable[str] = (), kind: str = "empirical") -> dict[str, torch.Tensor]:
+    """Diagonal Fisher of the model's log-likelihood at its current weights, averaged over ``x``.
+
+    - ``kind="empirical"``: ``Fᵢ = mean_n (∂ log p(y_n|x_n)/∂θᵢ)²`` with the data's labels ``y``.
+    - ``kind="true"``: ``Fᵢ = mean_n Σ_c p(c|x_n)·(∂ log p(c|x_n)/∂θᵢ)²``, the expectation over the
+      model's *own* predictions (exact, one pass per class; ``y`` is not used).  Only this one is the
+      curvature that EWC's derivation uses (Kunstner et al. 2019; lesson 07 compares the two).
+
+    Per-example gradients come from ``torch.func`` (vmap over ``grad``), with the model in eval mode
+    (BatchNorm uses its running statistics).  Parameters whose name starts with an ``exclude`` prefix
+    are skipped.
     """
     from torch.func import functional_call, grad, vmap
 
     from ftlib.training import as_float_input
 
-    if len(x) != len(y) or len(x) == 0:
-        raise ValueError(f"need as many labels as inputs and at least one, got {len(x)} and {len(y)}")
+    if kind not in FISHER_KINDS:
+        raise ValueError(f"kind must be one of {FISHER_KINDS}, got {kind!r}")
+    if kind == "empirical" and (y is None or len(x) != len(y)):
+        raise ValueError(f"the empirical Fisher needs one label per input, got {len(x)} inputs and "
+                         f"{'no' if y is None else len(y)} labels")
+    if len(x) == 0:
+        raise ValueError("need at least one input to estimate a Fisher")
     prefixes = _prefixes(exclude) or ("\0",)
     was_training = model.training
     model.eval()
@@ -143,9 +210,17 @@ def fisher_diagonal(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch
     fisher = {n: torch.zeros_like(p) for n, p in params.items()}
     try:
         for start in range(0, len(inputs), batch_size):
-            grads = per_example(params, inputs[start:start + batch_size], y[start:start + batch_size])
-            for n, g in grads.items():
-                fisher[n] += g.pow(2).sum(0)
+            xb = inputs[start:start + batch_size]
+            if kind == "empirical":
+                labels = [(y[start:start + batch_size], torch.ones(len(xb)))]
+            else:
+                with torch.no_grad():
+                    probs = F.softmax(model(xb), dim=1)
+                labels = [(torch.full((len(xb),), c, dtype=torch.long), probs[:, c]) for c in range(probs.shape[1])]
+            for yb, weight in labels:
+                grads = per_example(params, xb, yb)
+                for n, g in grads.items():
+                    fisher[n] += torch.einsum("b,b...->...", weight, g.pow(2))
     finally:
         model.train(was_training)
     return {n: f / len(inputs) for n, f in fisher.items()}

@@ -38,5 +38,19 @@ def write_result(path: Path, result: dict, digits: int | None = 6) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = result if digits is None else round_floats(result, digits)
-    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    tmp.replace(path)  # atomic: a sweep killed while writing leaves the previous file whole
     return path
+
+
+def resumable_rows(path: Path, settings: dict) -> list[dict]:
+    """The rows of an unfinished sweep at ``path`` when it was started with the same ``settings``
+    (rounded as written), so a stopped sweep resumes; otherwise none."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    old = json.loads(path.read_text())
+    if "seconds_not_reproducible" in old or old.get("settings") != round_floats(settings):
+        return []
+    return old.get("rows", [])

@@ -15,7 +15,10 @@ RUNS = {
     "regularisation": ["scripts/precompute_regularisation.py", "--small"],
     "regularisation_curves": ["scripts/precompute_regularisation.py", "--part", "curves", "--small"],
     "regularisation_lambda": ["scripts/precompute_regularisation.py", "--part", "lambda", "--small"],
+    "regularisation_decay": ["scripts/precompute_regularisation.py", "--part", "decay", "--small"],
+    "regularisation_curve_seeds": ["scripts/precompute_regularisation.py", "--part", "curve_seeds", "--small"],
     "forgetting": ["scripts/precompute_forgetting.py", "--small"],
+    "forgetting_tradeoff": ["scripts/precompute_forgetting.py", "--part", "tradeoff", "--small"],
     "negative_transfer": ["scripts/precompute_domain_shift.py", "--part", "negative", "--small"],
     "domain_shift": ["scripts/precompute_domain_shift.py", "--part", "shift", "--small"],
 }
@@ -38,3 +41,17 @@ def test_full_results_exist_with_eight_paired_seeds(topic):
     assert len(data["settings"]["seeds"]) >= 8
     seeds = {r["seed"] for r in data["rows"]}
     assert seeds == set(data["settings"]["seeds"]), "every seed finished"
+
+
+def test_a_stopped_sweep_resumes_from_its_rows(tmp_path):
+    """Kill a sweep after its first rows: the rerun keeps them and only runs the rest."""
+    from ftlib.results import resumable_rows, write_result
+
+    settings = {"k": 2, "seeds": [0]}
+    out = tmp_path / "sweep.json"
+    write_result(out, {"settings": settings, "rows": [{"method": "plain", "seed": 0}]})
+    assert resumable_rows(out, settings) == [{"method": "plain", "seed": 0}]
+    assert resumable_rows(out, {**settings, "k": 3}) == [], "other settings start afresh"
+    write_result(out, {"settings": settings, "rows": [], "seconds_not_reproducible": 1.0})
+    assert resumable_rows(out, settings) == [], "a finished sweep is rerun from scratch"
+    assert not list(tmp_path.glob("*.tmp")), "writes go through a temporary file and leave none behind"

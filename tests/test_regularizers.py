@@ -149,3 +149,96 @@ def test_tradeoff_points_and_widgets_render():
     assert points["plain"]["x"] == pytest.approx(0.5) and points["plain"]["n"] == 3
     assert lambda_plot(_rows()).render(family="weight_decay", lam=0.1)[:4] == b"\x89PNG"
     assert tradeoff_plot(_rows(), 0.94).render(method="l2_sp λ=0.1")[:4] == b"\x89PNG"
+
+
+def test_norm_and_bias_names_and_the_three_l2_parameter_sets():
+    model = tiny()
+    special = R.norm_and_bias_names(model)
+    assert special == {n for n, _ in model.named_parameters() if ".1." in n or ".4." in n or n.endswith("bias")}
+    assert "block1.1.weight" in special and "head.bias" in special and "block1.0.weight" not in special
+    sq = {n: p.pow(2).sum().item() for n, p in model.named_parameters()}
+    weights = sum(v for n, v in sq.items() if n not in special)
+    norm_bias = sum(v for n, v in sq.items() if n in special)
+    assert R.l2_penalty(2.0, params="weights")(model).item() == pytest.approx(2 * weights, rel=1e-5)
+    assert R.l2_penalty(2.0, params="norm_and_bias")(model).item() == pytest.approx(2 * norm_bias, rel=1e-5)
+    assert R.l2_penalty(2.0)(model).item() == pytest.approx(2 * (weights + norm_bias), rel=1e-5)
+    assert R.weight_decay is R.l2_penalty
+    layer_norm = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.LayerNorm(3))
+    assert R.norm_and_bias_names(layer_norm) == {"0.bias", "1.weight", "1.bias"}
+    with pytest.raises(ValueError, match="params must be one of"):
+        R.l2_penalty(0.1, params="weight")
+
+
+def test_decoupled_decay_groups_shrink_weights_but_not_norm_or_bias():
+    model = tiny()
+    groups = R.decoupled_decay_groups(model, 0.5)
+    assert [g["name"] for g in groups] == ["decay", "no decay"]
+    assert sum(len(g["params"]) for g in groups) == len(list(model.parameters()))
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    opt = torch.optim.AdamW(groups, lr=0.1)
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    opt.step()  # zero gradient: only the decoupled decay moves anything
+    for n, p in model.named_parameters():
+        factor = 1.0 if n in R.norm_and_bias_names(model) else 1 - 0.1 * 0.5
+        assert torch.allclose(p, before[n] * factor), n
+    assert len(R.decoupled_decay_groups(model, 0.5, params="all")) == 1
+    ftlib.freeze_to(model, -1)
+    assert all(p is model.head.weight or p is model.head.bias
+               for g in R.decoupled_decay_groups(model, 0.5) for p in g["params"]), "frozen parameters are left out"
+    with pytest.raises(ValueError, match="'weights' or 'all'"):
+        R.decoupled_decay_groups(model, 0.5, params="norm_and_bias")
+    with pytest.raises(ValueError, match=">= 0"):
+        R.decoupled_decay_groups(model, float("nan"))
+
+
+def test_true_fisher_is_the_expectation_over_the_models_own_predictions():
+    model = tiny().eval()
+    x = torch.randint(0, 255, (5, 28, 28), dtype=torch.uint8)
+    true = R.fisher_diagonal(model, x, kind="true", batch_size=2, exclude=("head.",))
+    manual = {n: torch.zeros_like(p) for n, p in model.named_parameters() if n in true}
+    for i in range(5):
+        xi = ftlib.to_input(x[i:i + 1])
+        probs = torch.softmax(model(xi), 1)[0].detach()
+        for c in range(5):
+            model.zero_grad()
+            torch.nn.functional.cross_entropy(model(xi), torch.tensor([c])).backward()
+            for n, p in model.named_parameters():
+                if n in manual:
+                    manual[n] += probs[c] * p.grad.pow(2) / 5
+    for n in true:
+        assert torch.allclose(true[n], manual[n], atol=1e-7, rtol=1e-4), n
+    y = torch.tensor([0, 1, 2, 3, 4])
+    assert all(torch.equal(a, b) for a, b in zip(true.values(), R.fisher_diagonal(model, x, y, kind="true", batch_size=2,
+                                                                                   exclude=("head.",)).values())), \
+        "the true Fisher does not use labels"
+    with pytest.raises(ValueError, match="one label per input"):
+        R.fisher_diagonal(model, x)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        R.fisher_diagonal(model, x, y, kind="expected")
+
+
+def test_putting_back_source_statistics_and_the_statistics_only_control():
+    ref = forgetting.SourceReference(fisher_per_class=2)
+    x = forgetting.source_data("train", 3)[0]
+    moved = forgetting.statistics_only(ref.model, x, passes=5)
+    assert not moved.training and ref.model.block1[1].running_mean is not moved.block1[1].running_mean
+    assert not torch.equal(moved.block1[1].running_mean, ref.model.block1[1].running_mean), "the statistics moved"
+    assert all(torch.equal(a, b) for a, b in zip(moved.parameters(), ref.model.parameters())), "no weight moved"
+    back = forgetting.with_statistics_of(moved, ref.model)
+    assert torch.equal(back.block3[4].running_var, ref.model.block3[4].running_var)
+    assert not torch.equal(moved.block3[4].running_var, ref.model.block3[4].running_var), "the copy, not the model"
+    with pytest.raises(ValueError, match="another architecture"):
+        forgetting.with_statistics_of(moved, tiny().block1)
+
+
+@pytest.mark.parametrize("method", ["l2_weights", "l2_norm_bias", "adamw", "adamw_all", "l2_sp_free_head", "ewc_true"])
+def test_new_recipes_train_and_zero_strength_equals_plain(method):
+    ref = forgetting.SourceReference(fisher_per_class=2)
+    x, y = forgetting.source_data("train", 2)
+    plain, _ = forgetting.finetune_run(ref, "plain", x, y, seed=0, steps=3)
+    same, _ = forgetting.finetune_run(ref, method, x, y, seed=0, steps=3, lam=0.0)
+    strong, _ = forgetting.finetune_run(ref, method, x, y, seed=0, steps=3, lam=10.0)
+    p0, p1, p2 = (torch.cat([p.detach().flatten() for p in m.parameters()]) for m in (plain, same, strong))
+    assert torch.allclose(p0, p1, atol=1e-6), "λ = 0 is plain fine-tuning (AdamW with no decay is Adam)"
+    assert not torch.allclose(p0, p2, atol=1e-6), "a strong penalty changes the result"
