@@ -321,14 +321,18 @@ def sweep(configs: Sequence[Mapping], *, k: int, seeds: Sequence[int], steps: in
 
 
 def paired(rows: Sequence[Mapping], method: str, baseline: str, metric: str = "accuracy",
-           key: str = "method") -> dict[str, float]:
-    """Mean of ``method`` and ``baseline``, mean paired difference, 95 % interval and wins over seeds."""
+           key: str = "method", baseline_metric: str | None = None) -> dict[str, float]:
+    """Mean of ``method`` and ``baseline``, mean paired difference, 95 % interval and wins over seeds.
+
+    ``baseline_metric`` (default ``metric``) compares two metrics of the same runs, e.g. the source accuracy
+    with the source BatchNorm statistics put back against the one without (lesson 07).
+    """
     import statistics
 
     from ftlib.experiments import paired_interval
 
     a = {r["seed"]: r[metric] for r in rows if r[key] == method}
-    b = {r["seed"]: r[metric] for r in rows if r[key] == baseline}
+    b = {r["seed"]: r[baseline_metric or metric] for r in rows if r[key] == baseline}
     seeds = sorted(set(a) & set(b))
     if not seeds:
         raise KeyError(f"no seeds with both {method!r} and {baseline!r}")
@@ -338,6 +342,26 @@ def paired(rows: Sequence[Mapping], method: str, baseline: str, metric: str = "a
             if len(seeds) > 1 else 0.0, "base": statistics.fmean(b[s] for s in seeds),
             "diff": statistics.fmean(diffs), "lo": lo, "hi": hi, "wins": sum(d > 0 for d in diffs),
             "n": len(seeds)}
+
+
+def tradeoff_curve(rows: Sequence[Mapping], families: Sequence[str], x: str = "source_accuracy",
+                   y: str = "accuracy") -> list[dict]:
+    """The points of one trade-off curve (lesson 07): every method whose ``family`` is in ``families``,
+    ordered by strength (λ, or a falling learning rate), each with the seed means of ``x`` and ``y``."""
+    import statistics
+
+    names = list(dict.fromkeys(r["method"] for r in rows if r.get("family") in families))
+    if not names:
+        raise KeyError(f"no rows of the families {list(families)}")
+    points = []
+    for name in names:
+        runs = [r for r in rows if r["method"] == name]
+        first = runs[0]
+        strength = 0.0 if first["family"] == "plain" else \
+            1.0 / first["lr"] if first["family"] == "lr" else first.get("lam", 0.0)  # plain fine-tuning starts every curve
+        points.append({"method": name, "strength": strength, "n": len(runs),
+                       "x": statistics.fmean(r[x] for r in runs), "y": statistics.fmean(r[y] for r in runs)})
+    return sorted(points, key=lambda p: p["strength"])
 
 
 def verdict(p: Mapping[str, float]) -> str:

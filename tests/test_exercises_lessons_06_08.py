@@ -28,9 +28,10 @@ def test_lesson07_checkers():
     assert "L2-SP" in ex7.ewc_penalty.check(lambda t, s, f, lam: lam / 2 * ((t - s) ** 2).sum(), quiet=True).message
     assert ex7.fisher_diagonal.check(lambda g: (g ** 2).mean(0), quiet=True)
     assert "other order" in ex7.fisher_diagonal.check(lambda g: g.mean(0) ** 2, quiet=True).message
-    assert ex7.discriminative_lrs.check(lambda lr, n, f: [lr / f ** i for i in range(n)], quiet=True)
-    assert "slower" in ex7.discriminative_lrs.check(lambda lr, n, f: [lr * f ** i for i in range(n)],
-                                                    quiet=True).message
+    assert ex7.true_fisher.check(lambda g, p: (p.unsqueeze(-1) * g ** 2).sum(1).mean(0), quiet=True)
+    assert "probability" in ex7.true_fisher.check(lambda g, p: (g ** 2).mean(1).mean(0), quiet=True).message
+    assert "exactly 0" in ex7.true_fisher.check(lambda g, p: ((p.unsqueeze(-1) * g).sum(1) ** 2).mean(0),
+                                                quiet=True).message
 
 
 def test_lesson08_checkers():

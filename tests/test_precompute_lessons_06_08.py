@@ -32,7 +32,7 @@ def test_script_reproduces_small_results(topic, tmp_path):
     assert_results_close(json.loads(out.read_text()), json.loads((ROOT / "results" / f"{topic}_small.json").read_text()))
 
 
-FULL = ["regularisation", "regularisation_lambda", "forgetting", "negative_transfer", "domain_shift_invert_noise", "domain_shift_rotate90"]
+FULL = ["regularisation", "regularisation_lambda", "regularisation_decay", "forgetting", "forgetting_tradeoff", "negative_transfer", "domain_shift_invert_noise", "domain_shift_rotate90"]
 
 
 @pytest.mark.parametrize("topic", FULL)
@@ -41,6 +41,11 @@ def test_full_results_exist_with_eight_paired_seeds(topic):
     assert len(data["settings"]["seeds"]) >= 8
     seeds = {r["seed"] for r in data["rows"]}
     assert seeds == set(data["settings"]["seeds"]), "every seed finished"
+
+
+def test_full_curves_cover_every_seed():
+    data = json.loads((ROOT / "results" / "regularisation_curve_seeds.json").read_text())
+    assert sorted(map(int, data["curves"])) == data["settings"]["seeds"] and len(data["settings"]["seeds"]) >= 8
 
 
 def test_a_stopped_sweep_resumes_from_its_rows(tmp_path):

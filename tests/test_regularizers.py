@@ -242,3 +242,20 @@ def test_new_recipes_train_and_zero_strength_equals_plain(method):
     p0, p1, p2 = (torch.cat([p.detach().flatten() for p in m.parameters()]) for m in (plain, same, strong))
     assert torch.allclose(p0, p1, atol=1e-6), "λ = 0 is plain fine-tuning (AdamW with no decay is Adam)"
     assert not torch.allclose(p0, p2, atol=1e-6), "a strong penalty changes the result"
+
+
+def test_paired_compares_two_metrics_of_the_same_runs_and_curves_order_by_strength():
+    rows = [{"method": "plain", "family": "plain", "lam": 0.0, "lr": 1e-3, "seed": s, "accuracy": 0.8,
+             "source_accuracy": 0.5 + 0.01 * s, "source_accuracy_source_bn": 0.6 + 0.02 * s} for s in range(3)]
+    rows += [{"method": f"lr {lr:g}", "family": "lr", "lam": 0.0, "lr": lr, "seed": s, "accuracy": 0.7,
+              "source_accuracy": 0.9} for lr in (1e-4, 3e-4) for s in range(3)]
+    rows += [{"method": f"ewc λ={lam:g}", "family": "ewc", "lam": lam, "seed": s, "accuracy": 0.75,
+              "source_accuracy": lam / 1e4} for lam in (1e4, 1e2) for s in range(3)]
+    p = forgetting.paired(rows, "plain", "plain", metric="source_accuracy_source_bn", baseline_metric="source_accuracy")
+    assert p["diff"] == pytest.approx(0.1 + 0.01) and p["wins"] == 3 and p["lo"] > 0
+    lr_curve = forgetting.tradeoff_curve(rows, ("plain", "lr"))
+    assert [q["method"] for q in lr_curve] == ["plain", "lr 0.0003", "lr 0.0001"], "a smaller rate is a stronger pull"
+    ewc_curve = forgetting.tradeoff_curve(rows, ("ewc",))
+    assert [q["method"] for q in ewc_curve] == ["ewc λ=100", "ewc λ=10000"] and ewc_curve[1]["x"] == pytest.approx(1.0)
+    with pytest.raises(KeyError, match="no rows"):
+        forgetting.tradeoff_curve(rows, ("l2_sp",))

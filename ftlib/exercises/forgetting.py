@@ -1,4 +1,4 @@
-"""Exercises of lesson 07 (catastrophic forgetting): EWC, the diagonal Fisher, discriminative LRs."""
+"""Exercises of lesson 07 (catastrophic forgetting): EWC, the empirical and the true diagonal Fisher."""
 from __future__ import annotations
 
 import torch
@@ -47,20 +47,27 @@ fisher_diagonal = FunctionExercise(
     solution_text="def fisher(grads):\n    return (grads ** 2).mean(0)")
 
 
-def _lrs(base_lr, n_blocks, factor):
-    return [base_lr / factor ** i for i in range(n_blocks)]
+def _true_fisher(grads, probs):
+    return (probs.unsqueeze(-1) * grads ** 2).sum(1).mean(0)
 
 
-discriminative_lrs = FunctionExercise(
-    "Exercise 3 — discriminative learning rates",
-    reference=_lrs, cases=[(1e-3, 4, 2.6), (0.01, 3, 2.0), (1.0, 1, 10.0)],
-    mistakes=[(lambda lr, n, f: [lr * f ** i for i in range(n)],
-               "Lower blocks should learn *slower*: divide by the factor, do not multiply."),
-              (lambda lr, n, f: [lr / f ** i for i in range(n)][::-1],
-               "The list starts at the head (the full learning rate) and goes down to block 1."),
-              (lambda lr, n, f: [lr / f * i if i else lr for i in range(n)],
-               "Each block divides by the factor once more, so the divisors multiply: they do not grow "
-               "linearly.")],
-    hint_text="Depth 0 is the head with base_lr; each block below divides by factor once more.",
-    solution_text="def layer_lrs(base_lr, n_blocks, factor):\n"
-                  "    return [base_lr / factor ** i for i in range(n_blocks)]")
+_TRUE_CASES = [(torch.randn(6, 3, 4, generator=_g), torch.softmax(torch.randn(6, 3, generator=_g), 1)),
+               (torch.tensor([[[1.0], [-2.0]]]), torch.tensor([[0.9, 0.1]])),
+               (torch.randn(3, 5, 2, generator=_g), torch.softmax(3 * torch.randn(3, 5, generator=_g), 1))]
+
+true_fisher = FunctionExercise(
+    "Exercise 3 — the true Fisher from the model's own predictions",
+    reference=_true_fisher, cases=_TRUE_CASES,
+    mistakes=[(lambda g, p: (g ** 2).mean(1).mean(0),
+               "That weights every class equally; weight class c by the model's probability p(c|x) instead."),
+              (lambda g, p: (p.unsqueeze(-1) * g ** 2).sum(1).sum(0), "Average over examples instead of summing."),
+              (lambda g, p: ((p.unsqueeze(-1) * g).sum(1) ** 2).mean(0),
+               "That squares the probability-weighted mean gradient, which is exactly 0 for a softmax: "
+               "square each class's gradient first, then weight by p(c|x)."),
+              (lambda g, p: (p.unsqueeze(-1) ** 2 * g ** 2).sum(1).mean(0),
+               "The probability weights the squared gradient once; it is not squared itself.")],
+    hint_text="For each example, the true Fisher averages the squared gradient of log p(c|x) over the classes c "
+              "the model itself would predict, each with its probability. grads has shape (examples, classes, "
+              "parameters) and probs (examples, classes).",
+    solution_text="def true_fisher(grads, probs):\n"
+                  "    return (probs.unsqueeze(-1) * grads ** 2).sum(1).mean(0)")
