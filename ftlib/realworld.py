@@ -8,9 +8,9 @@ A folder of images in ImageFolder layout (one sub-folder per class)::
 
 is loaded with *the transforms the weights expect* (``weights.transforms()``: resize, centre
 crop, ImageNet mean and std), a torchvision model gets a fresh head, and it is fine-tuned
-with ftlib: :func:`ftlib.freeze` (head only), then gradual unfreezing with
-:func:`ftlib.freeze_to`, :func:`ftlib.fit` and :func:`ftlib.evaluate`, and a per-class report
-from :mod:`ftlib.metrics`.
+with ftlib: :func:`ftlib.freeze` (head only), then the whole network (LP-FT, the default; or gradual
+unfreezing with :func:`ftlib.freeze_to`), :func:`ftlib.fit` and :func:`ftlib.evaluate`, and a
+per-class report from :mod:`ftlib.metrics`.
 
 Weights are chosen with the ``weights=`` API (``ResNet18_Weights.IMAGENET1K_V1`` or
 ``"DEFAULT"``), never ``pretrained=True``.  Nothing here touches the network unless asked:
@@ -178,25 +178,44 @@ class FolderRun:
     report: dict = field(default_factory=dict)
 
 
-def finetune_folder(root: str | Path, arch: str = DEFAULT_ARCH, weights: str | None = "DEFAULT", *,
-                    stages: int = 3, steps_per_stage: int = 20, lr: float = 1e-3, batch_size: int = 16,
-                    image_size: int | None = None, val_fraction: float = 0.25, max_per_class: int | None = 100,
-                    seed: int = 0) -> FolderRun:
-    """Fine-tune ``arch`` on an ImageFolder with gradual unfreezing; report on a held-out split.
+PLANS = ("lp-ft", "gradual")
 
-    Stage 1 trains the head only (:func:`ftlib.freeze`); each later stage unfreezes one more
-    block from the top (:func:`ftlib.freeze_to`) and divides the learning rate by 2.6
-    (ULMFiT's factor).  Frozen BatchNorm layers stay in eval mode (ftlib handles that).
+
+def _stage_blocks(plan: str, stages: int | None, n_blocks: int) -> list[int]:
+    """The ``freeze_to`` index of every stage (the blocks below it stay frozen)."""
+    if plan not in PLANS:
+        raise ValueError(f"plan must be one of {PLANS}, got {plan!r}")
+    if plan == "lp-ft":
+        if stages not in (None, 2):
+            raise ValueError(f"LP-FT has exactly 2 stages (the head, then everything), got stages={stages}; "
+                             "use plan='gradual' for more")
+        return [n_blocks - 1, 0]
+    stages = 3 if stages is None else stages
+    if isinstance(stages, bool) or not isinstance(stages, int) or not 1 <= stages <= n_blocks:
+        raise ValueError(f"stages must be a whole number from 1 to {n_blocks} for this model, got {stages!r}")
+    return [n_blocks - 1 - i for i in range(stages)]
+
+
+def finetune_folder(root: str | Path, arch: str = DEFAULT_ARCH, weights: str | None = "DEFAULT", *,
+                    plan: str = "lp-ft", stages: int | None = None, steps_per_stage: int = 20, lr: float = 1e-3,
+                    head_lr: float = 1e-2, batch_size: int = 16, image_size: int | None = None,
+                    val_fraction: float = 0.25, max_per_class: int | None = 100, seed: int = 0) -> FolderRun:
+    """Fine-tune ``arch`` on an ImageFolder in stages; report on a held-out split.
+
+    Stage 1 trains the new head only (:func:`ftlib.freeze`) at ``head_lr``.  Then ``plan="lp-ft"``
+    (the default) trains everything at ``lr`` (LP-FT: lesson 04 measured no target cost and more of the
+    source task kept); ``plan="gradual"`` unfreezes one more block from the top per stage
+    (:func:`ftlib.freeze_to`), every stage at ``lr`` (lesson 05: no target gain over plain fine-tuning).
+    Frozen BatchNorm layers stay in eval mode (ftlib handles that).
     """
     transform = folder_transform(arch, weights, image_size)
     x, y, classes = load_image_folder(root, transform, max_per_class)
     (x_tr, y_tr), (x_val, y_val) = train_val_split(x, y, val_fraction, seed=seed)
     model = build_model(arch, weights, len(classes), seed=seed)
-    names = block_names(model)
     run = FolderRun(model, classes, transform)
-    for stage in range(stages):
-        freeze_to(model, len(names) - 1 - stage)
-        stage_lr = lr / 2.6 ** stage
+    for stage, frozen_to in enumerate(_stage_blocks(plan, stages, len(block_names(model)))):
+        freeze_to(model, frozen_to)
+        stage_lr = head_lr if stage == 0 else lr
         history = fit(model, x_tr, y_tr, steps=steps_per_stage, lr=stage_lr, batch_size=batch_size,
                       augment=shift_flip(max_shift=max(1, x.shape[-1] // 16)), seed=seed + stage, progress=False)
         trainable = [r["block"] for r in trainable_summary(model) if r["trainable"]]
@@ -209,15 +228,19 @@ def finetune_folder(root: str | Path, arch: str = DEFAULT_ARCH, weights: str | N
 
 
 def describe_plan(image_folder: str | Path | None, arch: str = DEFAULT_ARCH, weights: str = "DEFAULT",
-                  stages: int = 3, steps_per_stage: int = 20) -> str:
+                  plan: str = "lp-ft", stages: int | None = None, steps_per_stage: int = 20) -> str:
     """What :func:`finetune_folder` would do, in words (printed when the lesson skips)."""
     w = get_weights(arch, weights)
+    if plan not in PLANS:
+        raise ValueError(f"plan must be one of {PLANS}, got {plan!r}")
+    then = (f"then the whole network (LP-FT), 2 stages × {steps_per_stage} steps, head lr 1e-2 then lr 1e-3"
+            if plan == "lp-ft" else f"then unfreeze one block per stage (ftlib.freeze_to), {stages or 3} stages × "
+            f"{steps_per_stage} steps, the same lr in every stage")
     return "\n".join([
         f"1. Load {image_folder or 'IMAGE_FOLDER'} with torchvision's ImageFolder (one sub-folder per class).",
         f"2. Preprocess exactly as the weights expect: {w}.transforms() — resize {w.transforms().resize_size[0]}, "
         f"centre crop {w.transforms().crop_size[0]}, ImageNet mean/std.",
         f"3. Build {arch} with weights={w} (weights= API), replace its head by one output per class.",
-        f"4. Hold out a stratified validation split; train the head only (ftlib.freeze), then unfreeze "
-        f"one block per stage (ftlib.freeze_to), {stages} stages × {steps_per_stage} steps, LR ÷ 2.6 per stage.",
+        f"4. Hold out a stratified validation split; train the head only (ftlib.freeze), {then}.",
         "5. Report accuracy and per-class precision / recall / F1 (ftlib.metrics) on the validation split.",
     ])

@@ -88,6 +88,8 @@ COURSE_TITLE = "Fine-Tuning, Hands-On"
 PUBLIC, INSTRUCTOR = "public", "instructor"
 DEFAULT_OUT = {PUBLIC: ROOT / "_site", INSTRUCTOR: ROOT / "_site-instructor"}
 MANIFEST = ".ftlib-site.json"
+GUIDE = Path(__file__).resolve().parent.parent / "docs" / "DECISION_GUIDE.md"
+GUIDE_PAGE = "decision_guide.html"
 MATHJAX_DIR = "_static/mathjax"
 TEST_MARKERS = re.compile(r"^# ?NBVAL_\w+[^\n]*\n?", re.M)
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -253,6 +255,29 @@ def _insert_after_body(page: str, snippet: str) -> str:
     return page[:m.end()] + snippet + page[m.end():] if m else snippet + page
 
 
+def render_guide(edition: str = PUBLIC, source: Path = GUIDE) -> str:
+    """``docs/DECISION_GUIDE.md`` as a page of the site; its links to ``../lessons/NN_x.ipynb`` point to the
+    lesson pages (the guide has no solutions, so both editions show the same text)."""
+    from nbconvert.filters import markdown2html
+
+    text = re.sub(r"\(\.\./lessons/(\d\d_\w+)\.ipynb\)", r"(\1.html)", source.read_text(encoding="utf-8"))
+    body = markdown2html(text)
+    robots = '<meta name="robots" content="noindex">\n' if edition == INSTRUCTOR else ""
+    nav = f'<nav class="ftlib-nav"><a href="index.html">{html.escape(COURSE_TITLE)} — contents</a></nav>'
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+{robots}<title>Decision guide — {html.escape(COURSE_TITLE)}</title>
+{SITE_CSS}
+<style>body{{font:17px/1.5 system-ui,sans-serif;max-width:1100px;margin:40px auto;padding:0 20px;color:#1f2328}}
+table{{border-collapse:collapse;margin:12px 0}} td,th{{border:1px solid #d0d7de;padding:6px 10px;vertical-align:top}}
+th{{background:#f6f8fa}}</style></head>
+<body>{_edition_banner(edition)}{nav}
+{body}
+</body></html>
+"""
+
+
 def render_index(infos: list[dict], edition: str = PUBLIC) -> str:
     rows = "\n".join(
         f'<li><a href="{i["html"]}">{html.escape(i["title"])}</a>'
@@ -275,7 +300,10 @@ themselves (with the helper library <code>ftlib</code>) are in the course reposi
 <h2>Contents</h2>
 <ul style="list-style:none;padding-left:0">
 {rows}
-</ul></body></html>
+</ul>
+<h2>After the lessons</h2>
+<p><a href="{GUIDE_PAGE}">What to do when you fine-tune: the decision guide</a> — the rules the lessons
+support, each linked to the measurement behind it.</p></body></html>
 """
 
 
@@ -339,7 +367,7 @@ def build_site(lessons: list[Path], out: Path, *, edition: str = PUBLIC, jobs: i
         infos.append(lesson_info(nb, path))
         notebooks.append(prepare_notebook(nb, path.name, edition)[0])
     out.mkdir(parents=True, exist_ok=True)
-    _clean_previous_build(out, {i["html"] for i in infos} | {"index.html"})
+    _clean_previous_build(out, {i["html"] for i in infos} | {"index.html", GUIDE_PAGE})
     copy_mathjax(out)
     head = SITE_CSS + (MATHJAX_HEAD % MATHJAX_DIR)
     if edition == INSTRUCTOR:
@@ -366,9 +394,11 @@ def build_site(lessons: list[Path], out: Path, *, edition: str = PUBLIC, jobs: i
         written.append(target)
     index = out / "index.html"
     index.write_text(render_index(infos, edition), encoding="utf-8")
-    (out / MANIFEST).write_text(json.dumps({"edition": edition, "files": ["index.html"] + [i["html"] for i in infos]},
-                                           indent=1) + "\n")
-    return [index] + written
+    guide = out / GUIDE_PAGE
+    guide.write_text(render_guide(edition), encoding="utf-8")
+    files = ["index.html"] + [i["html"] for i in infos] + [GUIDE_PAGE]
+    (out / MANIFEST).write_text(json.dumps({"edition": edition, "files": files}, indent=1) + "\n")
+    return [index] + written + [guide]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,13 +48,19 @@ def test_finetune_folder_with_random_weights(no_network, tmp_path):
     root = rw.make_demo_folder(tmp_path / "imgs", n_per_class=4, size=32)
     x, y, classes = rw.load_image_folder(root, rw.folder_transform("resnet18", None, 32))
     assert x.shape == (8, 3, 32, 32) and classes == ["horizontal", "vertical"] and y.tolist().count(1) == 4
-    run = rw.finetune_folder(root, "resnet18", weights=None, stages=2, steps_per_stage=2, batch_size=4,
-                             image_size=32, val_fraction=0.25)
+    run = rw.finetune_folder(root, "resnet18", weights=None, plan="gradual", stages=2, steps_per_stage=2,
+                             batch_size=4, image_size=32, val_fraction=0.25)
     assert run.classes == ["horizontal", "vertical"]
     assert run.stages[0]["trainable_blocks"] == ["fc"] and run.stages[0]["trainable_params"] == 512 * 2 + 2
     assert run.stages[1]["trainable_blocks"] == ["layer4", "fc"]
-    assert run.stages[1]["lr"] == pytest.approx(1e-3 / 2.6)
+    assert [s["lr"] for s in run.stages] == [1e-2, 1e-3], "the head first at its own rate, then one rate"
     assert run.report["confusion"].sum() == 2
+    lpft = rw.finetune_folder(root, "resnet18", weights=None, steps_per_stage=1, batch_size=4, image_size=32)
+    assert len(lpft.stages) == 2 and lpft.stages[1]["trainable_params"] == sum(p.numel() for p in lpft.model.parameters())
+    with pytest.raises(ValueError, match="exactly 2 stages"):
+        rw.finetune_folder(root, "resnet18", weights=None, stages=3, image_size=32)
+    with pytest.raises(ValueError, match="plan must be one of"):
+        rw.finetune_folder(root, "resnet18", weights=None, plan="ulmfit", image_size=32)
     frozen_bn = [m for m in run.model.layer1.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     assert frozen_bn and not any(m.training for m in frozen_bn)  # the BatchNorm trap is handled
 

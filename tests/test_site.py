@@ -115,7 +115,11 @@ def test_site_from_two_lessons_builds_offline(tmp_path, monkeypatch):
 
     written = build_site(lessons, tmp_path / "site", jobs=1)
     index = (tmp_path / "site" / "index.html").read_text()
-    assert written[0].name == "index.html" and len(written) == 3
+    assert written[0].name == "index.html" and len(written) == 4 and written[-1].name == "decision_guide.html"
+    guide = written[-1].read_text()
+    assert 'href="decision_guide.html"' in index and "<table>" in guide and 'href="04_freezing.html"' in guide
+    assert ".ipynb" not in guide, "links to lessons point to their pages"
+    assert not REMOTE_RESOURCE.search(guide)
     for lesson in lessons:
         page = tmp_path / "site" / (lesson.stem + ".html")
         assert f'href="{page.name}"' in index
@@ -136,7 +140,7 @@ def test_site_from_two_lessons_builds_offline(tmp_path, monkeypatch):
 def test_pages_load_nothing_from_the_network(edition):
     site = built_site(edition)
     pages = sorted(site.glob("*.html"))
-    assert len(pages) == len(LESSONS) + 1
+    assert len(pages) == len(LESSONS) + 2  # the lessons, the index and the decision guide
     for page in pages:
         text = page.read_text(encoding="utf-8")
         hit = REMOTE_RESOURCE.search(text)
@@ -306,5 +310,6 @@ def test_a_rebuild_removes_the_pages_of_the_previous_build(tmp_path):
     (out / "mine.html").write_text("not the builder's")
     build_site([a, b], out, edition=INSTRUCTOR, jobs=1)
     build_site([b], out, edition=PUBLIC, jobs=1)
-    assert sorted(p.name for p in out.glob("*.html")) == ["99_b.html", "index.html", "mine.html"]
-    assert json.loads((out / ".ftlib-site.json").read_text()) == {"edition": PUBLIC, "files": ["index.html", "99_b.html"]}
+    assert sorted(p.name for p in out.glob("*.html")) == ["99_b.html", "decision_guide.html", "index.html", "mine.html"]
+    assert json.loads((out / ".ftlib-site.json").read_text()) == {"edition": PUBLIC, "files": ["index.html", "99_b.html",
+                                                                                            "decision_guide.html"]}

@@ -10,8 +10,8 @@ weights_api = ChoiceExercise(
              "c": "resnet18() and then model.load_state_dict(torch.load('resnet18.pth', weights_only=False))",
              "d": "resnet18(weights=None)"},
     correct="b",
-    explanations={"a": "pretrained= was deprecated in torchvision 0.13 and removed later; it also does not say "
-                       "*which* weights.",
+    explanations={"a": "pretrained= is deprecated since torchvision 0.13 (still accepted, with a warning that it "
+                       "may be removed); it does not say *which* weights, nor how to preprocess for them.",
                   "b": "The enum names the exact weights and carries their transforms and metadata.",
                   "c": "Unpickling a downloaded file can run code, and nothing ties it to its preprocessing.",
                   "d": "That gives random weights — useful for tests, not for transfer."},
