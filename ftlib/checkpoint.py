@@ -119,8 +119,8 @@ def save_weights(model: nn.Module, stem: str | Path, meta: dict, overwrite: bool
         new_weights.unlink(missing_ok=True)
         raise
     try:
-        if weights.exists() and sidecar.exists():
-            _keep_previous(weights)
+        if _matches(weights, sidecar) is not None:  # keep the current pair only if it is complete: after an
+            _keep_previous(weights)                # interrupted save the *.prev pair is the complete one
             _keep_previous(sidecar)
         os.replace(new_weights, weights)   # from here until the next line, the .prev pair is the complete one
         os.replace(new_sidecar, sidecar)

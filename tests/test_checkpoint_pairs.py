@@ -183,3 +183,30 @@ def test_a_pickle_named_safetensors_is_named_for_what_it_is(tmp_path):
     torch.save({"w": torch.zeros(2)}, tmp_path / "model.safetensors")
     with pytest.raises(ValueError, match="pickled PyTorch file"):
         load_state(tmp_path / "model.safetensors")
+
+
+def test_a_save_after_an_interrupted_save_keeps_the_complete_previous_pair(tmp_path):
+    """The kill-at-any-moment test found it: after a save killed between its renames (new weights, old sidecar,
+    the old pair as *.prev), the next save must not make that mismatched pair the *.prev one; killed right after
+    keeping it, nothing complete was left."""
+    a, b = _models()
+    stem = tmp_path / "m"
+    save_weights(a, stem, _meta(a))
+    for suffix in (".safetensors", ".json"):                 # what the interrupted save left
+        path = stem.with_suffix(suffix)
+        os.link(path, path.with_name(path.name + PREVIOUS))
+    save_weights(b, tmp_path / "other", _meta(b))
+    os.replace(tmp_path / "other.safetensors", stem.with_suffix(".safetensors"))
+    real_replace = os.replace
+
+    def killed(src, dst):
+        raise KeyboardInterrupt("killed before the new weights were in place")
+    os.replace = killed
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            save_weights(b, stem, _meta(b), overwrite=True)
+    finally:
+        os.replace = real_replace
+    with pytest.warns(UserWarning, match="interrupted"):
+        weights, meta = resolve_pair(stem)
+    assert weights.name == "m.safetensors" + PREVIOUS, "the complete previous pair is still there"
