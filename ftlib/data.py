@@ -82,6 +82,8 @@ FILE_ROLES = {
     "netb_all10.safetensors": "Net-B pretrained on all 10 classes (lesson 08): weights",
     "netb_shuffled.json": "Net-B pretrained on shuffled labels (lesson 08): sidecar",
     "netb_shuffled.safetensors": "Net-B pretrained on shuffled labels (lesson 08): weights",
+    "netb_memorised.json": "Net-B that memorised 2,000 shuffled labels (lesson 08): sidecar",
+    "netb_memorised.safetensors": "Net-B that memorised 2,000 shuffled labels (lesson 08): weights",
     "wordnet_glosses.json.gz": "WordNet 3.0 glosses: the text track's task and pretraining text",
     "text_tokenizer.json": "byte-level BPE tokenizer, 4,096 tokens (lesson 12)",
     "LICENSE-wordnet.txt": "WordNet 3.0's licence (Princeton University)",

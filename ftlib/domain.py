@@ -6,6 +6,8 @@
   images, changing no weight (Li et al. 2016).
 - :class:`GradientReversal` / :func:`grad_reverse`: identity forward, gradient times −α
   backward; :func:`dann` trains a domain-adversarial network with it (Ganin et al. 2016).
+- :func:`domain_features` and :func:`domain_separability`: is the domain still visible in the
+  features after training? A fresh classifier on held-out features answers it.
 - :func:`pseudo_labels` and :func:`self_train`: semi-supervised pseudo-labelling (Lee 2013).
 """
 from __future__ import annotations
@@ -173,6 +175,70 @@ def dann(model: nn.Module, x_source: torch.Tensor, y_source: torch.Tensor, x_tar
         log["domain_acc"].append((dom_logits.argmax(1) == dom_y).float().mean().item())
     adabn(model, x_target)
     return log
+
+
+# --- measuring invariance ----------------------------------------------------------------------
+@torch.no_grad()
+def domain_features(model: nn.Module, x: torch.Tensor, statistics: torch.Tensor | None = None,
+                    batch_size: int = 500) -> torch.Tensor:
+    """The pooled features the head sees, in eval mode (lesson 08, section 5).
+
+    With ``statistics`` (unlabelled images of the same domain as ``x``), a copy of the model
+    first re-estimates its BatchNorm statistics on them (:func:`adabn`), so each domain is
+    normalised by its own statistics, as in DANN's training and in AdaBN.  ``model`` is never
+    changed.
+    """
+    if not hasattr(model, "features"):
+        raise TypeError("domain_features needs a model with .features(x) (like ftlib.NetB)")
+    net = adabn(copy.deepcopy(model), statistics) if statistics is not None else model
+    was_training = net.training
+    net.eval()
+    inputs = as_float_input(guards.check_inputs(x))
+    out = torch.cat([net.features(inputs[i:i + batch_size]) for i in range(0, len(inputs), batch_size)])
+    net.train(was_training)
+    return out
+
+
+def domain_separability(features_a: torch.Tensor, features_b: torch.Tensor, *, steps: int = 200,
+                        lr: float = 1e-3, seed: int = 0) -> float:
+    """Held-out accuracy of a *fresh* domain classifier telling ``features_a`` from ``features_b``.
+
+    Measures invariance after training (lesson 08, section 5): each domain's features are
+    split in half by a seeded permutation; a new :func:`domain_classifier` MLP (features
+    standardised with the training half's mean and std, full-batch Adam, ``steps`` steps)
+    learns 'a or b' on one half and is scored on the other.  0.5 means the two domains'
+    features cannot be told apart; 1.0 means they are perfectly separable.
+    """
+    if features_a.ndim != 2 or features_b.ndim != 2 or features_a.shape[1] != features_b.shape[1]:
+        raise ValueError(f"need two (N, D) feature tensors with the same D, got {tuple(features_a.shape)} "
+                         f"and {tuple(features_b.shape)}")
+    if min(len(features_a), len(features_b)) < 4:
+        raise ValueError("need at least 4 feature vectors per domain (half to train, half to score)")
+    g = torch.Generator().manual_seed(seed)
+    halves = []
+    for f in (features_a, features_b):
+        order = torch.randperm(len(f), generator=g)
+        halves.append((f[order[: len(f) // 2]], f[order[len(f) // 2:]]))
+    x_fit = torch.cat([halves[0][0], halves[1][0]])
+    y_fit = torch.cat([torch.zeros(len(halves[0][0])), torch.ones(len(halves[1][0]))]).long()
+    x_out = torch.cat([halves[0][1], halves[1][1]])
+    y_out = torch.cat([torch.zeros(len(halves[0][1])), torch.ones(len(halves[1][1]))]).long()
+    mean, std = x_fit.mean(0), x_fit.std(0).clamp_min(1e-6)
+    x_fit, x_out = (x_fit - mean) / std, (x_out - mean) / std
+    state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    disc = domain_classifier(features_a.shape[1])
+    torch.random.set_rng_state(state)  # leave the learner's global generator where it was
+    opt = torch.optim.Adam(disc.parameters(), lr=lr)
+    divergence = guards.DivergenceGuard(lambda: f"{lr:.3g}")
+    with torch.enable_grad():
+        for step in range(steps):
+            loss = F.cross_entropy(disc(x_fit), y_fit)
+            divergence.check(step, loss.detach())
+            guards.update(opt, loss)
+    with torch.no_grad():
+        correct = (disc(x_out).argmax(1) == y_out).float()
+    return 0.5 * (correct[y_out == 0].mean().item() + correct[y_out == 1].mean().item())
 
 
 # --- pseudo-labels ----------------------------------------------------------------------------

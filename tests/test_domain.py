@@ -103,3 +103,35 @@ def test_shift_widget_compute_and_render():
     table = accuracy_table(model, x, y, [0.0, 30.0])
     assert table[(0.0, True)] == acc and set(table) == {(0.0, True), (0.0, False), (30.0, True), (30.0, False)}
     assert shift_plot(model, x, y).render(noise_std=30.0, invert=False)[:4] == b"\x89PNG"
+
+
+def test_domain_separability_tells_separable_from_identical_features():
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(400, 16, generator=g)
+    shifted = torch.randn(400, 16, generator=g) + torch.tensor([3.0] + [0.0] * 15)
+    same = torch.randn(400, 16, generator=g)
+    state = torch.random.get_rng_state()
+    assert D.domain_separability(a, shifted) > 0.85      # one coordinate shifted by 3: Bayes accuracy 0.93
+    assert abs(D.domain_separability(a, same) - 0.5) < 0.1
+    assert torch.equal(torch.random.get_rng_state(), state), "the learner's global generator is left alone"
+    assert D.domain_separability(a, shifted, seed=3) == D.domain_separability(a, shifted, seed=3)
+
+
+def test_domain_separability_rejects_bad_features():
+    with pytest.raises(ValueError, match="same D"):
+        D.domain_separability(torch.zeros(10, 4), torch.zeros(10, 5))
+    with pytest.raises(ValueError, match="at least 4"):
+        D.domain_separability(torch.zeros(3, 4), torch.zeros(10, 4))
+
+
+def test_domain_features_uses_each_domains_statistics_without_changing_the_model():
+    model = tiny()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x, other = images(12, seed=1), images(12, seed=2)
+    plain = D.domain_features(model, x)
+    own = D.domain_features(model, x, statistics=other)
+    assert plain.shape == (12, model.head.in_features)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items()), "the model is not changed"
+    expected = D.domain_features(D.adabn(D.copy_model(model), other), x)
+    assert torch.allclose(own, expected)
+    assert not torch.allclose(own, plain)

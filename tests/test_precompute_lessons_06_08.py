@@ -21,6 +21,7 @@ RUNS = {
     "forgetting_tradeoff": ["scripts/precompute_forgetting.py", "--part", "tradeoff", "--small"],
     "negative_transfer": ["scripts/precompute_domain_shift.py", "--part", "negative", "--small"],
     "domain_shift": ["scripts/precompute_domain_shift.py", "--part", "shift", "--small"],
+    "domain_invariance": ["scripts/precompute_domain_shift.py", "--part", "invariance", "--small"],
 }
 
 
@@ -32,7 +33,7 @@ def test_script_reproduces_small_results(topic, tmp_path):
     assert_results_close(json.loads(out.read_text()), json.loads((ROOT / "results" / f"{topic}_small.json").read_text()))
 
 
-FULL = ["regularisation", "regularisation_lambda", "regularisation_decay", "forgetting", "forgetting_tradeoff", "negative_transfer", "domain_shift_invert_noise", "domain_shift_rotate90"]
+FULL = ["regularisation", "regularisation_lambda", "regularisation_decay", "forgetting", "forgetting_tradeoff", "negative_transfer", "domain_shift_invert_noise", "domain_shift_rotate90", "domain_invariance"]
 
 
 @pytest.mark.parametrize("topic", FULL)

@@ -33,3 +33,25 @@ def test_cli_writes_weights_and_sidecar_without_overwriting(tmp_path, capsys):
         assert "overwrite" in str(err)
     else:
         raise AssertionError("a second run must not overwrite existing weights silently")
+
+
+def test_a_memorising_source_keeps_few_examples_without_augmentation():
+    model, meta = pretrain.pretrain(classes=(0, 1, 2), steps=40, shuffle_labels=True, examples=12, augment=False,
+                                    progress=False)
+    assert meta["data"]["examples"] == 12 and meta["data"]["shuffled_labels"]
+    assert meta["recipe"]["augmentation"] == "none"
+    assert meta["metrics"]["own_training_accuracy"] == 1.0, "12 random labels are memorised in 40 steps"
+    for bad in (0, 2.5, True):
+        try:
+            pretrain.pretrain(classes=(0, 1), steps=1, examples=bad, progress=False)
+        except ValueError as err:
+            assert "examples" in str(err)
+        else:
+            raise AssertionError(f"examples={bad!r} must be refused")
+
+
+def test_shipped_memorised_source_fitted_its_own_random_labels():
+    meta = models.read_sidecar("netb_memorised")
+    assert meta["data"]["shuffled_labels"] and meta["data"]["examples"] == 2000
+    assert meta["metrics"]["own_training_accuracy"] == 1.0
+    assert meta["metrics"]["source_test_accuracy"] < 0.15, "chance on the true labels"
