@@ -1,4 +1,4 @@
-"""The precompute scripts of lessons 06-08 reproduce their committed small-setting results (within tests/results_compare.py's tolerances)."""
+"""The precompute scripts of lessons 06-09 reproduce their committed small-setting results (within tests/results_compare.py's tolerances)."""
 from __future__ import annotations
 
 import json
@@ -22,6 +22,7 @@ RUNS = {
     "negative_transfer": ["scripts/precompute_domain_shift.py", "--part", "negative", "--small"],
     "domain_shift": ["scripts/precompute_domain_shift.py", "--part", "shift", "--small"],
     "domain_invariance": ["scripts/precompute_domain_shift.py", "--part", "invariance", "--small"],
+    "evaluation_seeds": ["scripts/precompute_evaluation.py", "--small"],
 }
 
 
@@ -33,7 +34,7 @@ def test_script_reproduces_small_results(topic, tmp_path):
     assert_results_close(json.loads(out.read_text()), json.loads((ROOT / "results" / f"{topic}_small.json").read_text()))
 
 
-FULL = ["regularisation", "regularisation_lambda", "regularisation_decay", "forgetting", "forgetting_tradeoff", "negative_transfer", "domain_shift_invert_noise", "domain_shift_rotate90", "domain_invariance"]
+FULL = ["regularisation", "regularisation_lambda", "regularisation_decay", "forgetting", "forgetting_tradeoff", "negative_transfer", "domain_shift_invert_noise", "domain_shift_rotate90", "domain_invariance", "evaluation_seeds"]
 
 
 @pytest.mark.parametrize("topic", FULL)
