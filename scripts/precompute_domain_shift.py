@@ -15,8 +15,8 @@ related source (data/netb_source: classes 0-4), shuffled labels trained 235 step
 (data/netb_shuffled, never fitted them) and shuffled labels memorised (data/netb_memorised:
 2,000 images, 100 % on their random labels), plus a control: a randomly initialised Net-B
 used as frozen features (frozen sources train only their fresh head, at 1e-2: lesson 04's
-rate for a new head); the fine-tuned related and 235-step shuffled
-sources are also combined by averaging their probabilities.  COURSE.md's recipe: 100 full-batch Adam steps lr 1e-3,
+rate for a new head); the fine-tuned related and 235-step shuffled sources are also combined
+by averaging their probabilities.  COURSE.md's recipe: 100 full-batch Adam steps lr 1e-3,
 ±2 px shifts + flips, fresh head.
 
 *shift*: all ten classes in a shifted domain (contrast inversion + Gaussian noise σ=60,
