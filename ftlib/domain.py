@@ -20,6 +20,7 @@ from torch import nn
 
 from ftlib.augment import Augment
 from ftlib import guards
+from ftlib.probing import train_full_batch
 from ftlib.training import as_float_input, fit, predict
 
 _BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
@@ -229,13 +230,7 @@ def domain_separability(features_a: torch.Tensor, features_b: torch.Tensor, *, s
     torch.manual_seed(seed)
     disc = domain_classifier(features_a.shape[1])
     torch.random.set_rng_state(state)  # leave the learner's global generator where it was
-    opt = torch.optim.Adam(disc.parameters(), lr=lr)
-    divergence = guards.DivergenceGuard(lambda: f"{lr:.3g}")
-    with torch.enable_grad():
-        for step in range(steps):
-            loss = F.cross_entropy(disc(x_fit), y_fit)
-            divergence.check(step, loss.detach())
-            guards.update(opt, loss)
+    train_full_batch(disc, x_fit, y_fit, steps=steps, lr=lr)
     with torch.no_grad():
         correct = (disc(x_out).argmax(1) == y_out).float()
     return 0.5 * (correct[y_out == 0].mean().item() + correct[y_out == 1].mean().item())

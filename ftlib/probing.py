@@ -7,7 +7,7 @@ source task.
 
 - :func:`layer_features` — frozen features of one block, flattened (or pooled).
 - :func:`train_probe` — a zero-initialised linear layer trained with full-batch Adam
-  (deterministic: no random initialisation, no minibatches).
+  (deterministic: no random initialisation, no minibatches) by :func:`train_full_batch`.
 - :class:`ProbeModel` — backbone + probe as one module, so ``ftlib.evaluate`` works on it.
 """
 from __future__ import annotations
@@ -81,14 +81,23 @@ def train_probe(features: torch.Tensor, y: torch.Tensor, num_classes: int | None
     probe = nn.Linear(features.shape[1], num_classes)
     nn.init.zeros_(probe.weight)
     nn.init.zeros_(probe.bias)
-    opt = torch.optim.Adam(probe.parameters(), lr=lr, weight_decay=weight_decay)
+    return train_full_batch(probe, features, y, steps=steps, lr=lr, weight_decay=weight_decay).requires_grad_(False)
+
+
+def train_full_batch(module: nn.Module, features: torch.Tensor, y: torch.Tensor, *, steps: int, lr: float,
+                     weight_decay: float = 0.0) -> nn.Module:
+    """Full-batch Adam on cross-entropy, through the guarded step; returns ``module``.
+
+    The loop of a linear probe (lesson 03) and of a fresh domain classifier (lesson 08).
+    """
+    opt = torch.optim.Adam(module.parameters(), lr=lr, weight_decay=weight_decay)
     divergence = guards.DivergenceGuard(lambda: f"{lr:.3g}")
     with torch.enable_grad():
         for step in range(steps):
-            loss = F.cross_entropy(probe(features), y)
+            loss = F.cross_entropy(module(features), y)
             divergence.check(step, loss.detach())
             guards.update(opt, loss)
-    return probe.requires_grad_(False)
+    return module
 
 
 def probe_accuracy(probe: nn.Linear, features: torch.Tensor, y: torch.Tensor) -> float:
